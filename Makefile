@@ -1,0 +1,52 @@
+# Every target installs what it needs: a fresh machine needs only Python 3.11+, Node 20+ and
+# Terraform >= 1.10 on PATH.
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+
+PYTHON ?= python3
+PIPENV_VERSION := 2026.10.3
+PIPENV := $(PYTHON) -m pipenv
+VENV_PYTHON := .venv/bin/python
+
+export PIPENV_VENV_IN_PROJECT := 1
+export PIPENV_YES := 1
+export PIPENV_NOSPIN := 1
+export PIPENV_VERBOSITY := -1
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export CHECKPOINT_DISABLE := 1
+
+.PHONY: help install synth up test test-python test-handler clean
+
+help:
+	@echo "make up      install and synthesize cdktf.out/stacks/data-processing/cdk.tf.json"
+	@echo "make test    install everything and run every test (Python and handler)"
+	@echo "make synth   synthesize only"
+	@echo "make clean   remove build output (keeps .venv and node_modules)"
+
+install: .venv/.installed handler/node_modules/.installed
+
+.venv/.installed: Pipfile.lock
+	$(PIPENV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --user --quiet --disable-pip-version-check pipenv==$(PIPENV_VERSION)
+	$(PIPENV) sync --dev
+	touch $@
+
+handler/node_modules/.installed: handler/package.json handler/package-lock.json
+	cd handler && npm ci --no-audit --no-fund
+	mkdir -p handler/node_modules && touch $@
+
+synth: install
+	$(VENV_PYTHON) main.py
+	@echo "synthesized: cdktf.out/stacks/data-processing/cdk.tf.json"
+
+up: synth
+
+test: install test-python test-handler
+
+test-python: install
+	$(VENV_PYTHON) -m pytest
+
+test-handler: install
+	cd handler && npm test
+
+clean:
+	rm -rf cdktf.out .build .pytest_cache

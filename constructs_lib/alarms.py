@@ -1,0 +1,103 @@
+"""CloudWatch alarms that notify the alert topic when processing fails.
+
+Lambda's `Errors` counts only invocations that throw; a handler that catches a failure and
+answers 500 does not raise it, so the handler's structured error lines also become a metric
+(log metric filter) with an alarm, and API Gateway's 5XXError covers what reaches clients.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping, Sequence
+
+from cdktf_cdktf_provider_aws.cloudwatch_log_metric_filter import (
+    CloudwatchLogMetricFilter,
+    CloudwatchLogMetricFilterMetricTransformation,
+)
+from cdktf_cdktf_provider_aws.cloudwatch_metric_alarm import CloudwatchMetricAlarm
+from constructs import Construct
+
+# The handler logs failures as one JSON line with "level":"ERROR".
+HANDLER_ERROR_PATTERN = '{ $.level = "ERROR" }'
+HANDLER_ERROR_METRIC = "HandlerErrors"
+
+
+@dataclass(frozen=True)
+class AlarmSpec:
+    """Alarm when the Sum of a metric over `period_seconds` reaches `threshold`."""
+
+    name: str
+    description: str
+    namespace: str
+    metric_name: str
+    dimensions: Mapping[str, str] = field(default_factory=dict)
+    threshold: float = 1
+    period_seconds: int = 300
+    evaluation_periods: int = 1
+
+
+@dataclass(frozen=True)
+class HandlerErrorMetric:
+    """A metric counting the handler's structured error lines in a log group."""
+
+    filter_name: str
+    log_group_name: str
+    namespace: str
+    alarm_name: str
+
+
+@dataclass(frozen=True)
+class ProcessingAlarmsProps:
+    topic_arn: str
+    alarms: Sequence[AlarmSpec]
+    handler_errors: HandlerErrorMetric | None = None
+
+
+class ProcessingAlarms(Construct):
+    def __init__(self, scope: Construct, id_: str, props: ProcessingAlarmsProps) -> None:
+        super().__init__(scope, id_)
+        specs = list(props.alarms)
+        if props.handler_errors is not None:
+            metric = props.handler_errors
+            CloudwatchLogMetricFilter(
+                self,
+                "handler-errors-filter",
+                name=metric.filter_name,
+                log_group_name=metric.log_group_name,
+                pattern=HANDLER_ERROR_PATTERN,
+                metric_transformation=CloudwatchLogMetricFilterMetricTransformation(
+                    name=HANDLER_ERROR_METRIC,
+                    namespace=metric.namespace,
+                    value="1",
+                    unit="Count",
+                ),
+            )
+            specs.append(
+                AlarmSpec(
+                    name=metric.alarm_name,
+                    description="The handler logged an unexpected failure (it answered 5xx)",
+                    namespace=metric.namespace,
+                    metric_name=HANDLER_ERROR_METRIC,
+                )
+            )
+        self.alarms = [
+            CloudwatchMetricAlarm(
+                self,
+                f"alarm-{index}",
+                alarm_name=spec.name,
+                alarm_description=spec.description,
+                namespace=spec.namespace,
+                metric_name=spec.metric_name,
+                dimensions=dict(spec.dimensions) or None,
+                statistic="Sum",
+                period=spec.period_seconds,
+                evaluation_periods=spec.evaluation_periods,
+                threshold=spec.threshold,
+                comparison_operator="GreaterThanOrEqualToThreshold",
+                # No traffic is not a failure.
+                treat_missing_data="notBreaching",
+                alarm_actions=[props.topic_arn],
+                ok_actions=[props.topic_arn],
+            )
+            for index, spec in enumerate(specs)
+        ]

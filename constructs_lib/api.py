@@ -1,0 +1,192 @@
+"""A regional REST API whose POST /process invokes a Lambda function (proxy integration).
+
+REST (API Gateway v1) because usage plans and API keys exist only there. The method requires
+an API key; a usage plan caps each key per day and throttles; access logs go to their own log
+group as one JSON object per request.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from cdktf import Fn, ITerraformDependable, TerraformResourceLifecycle
+from cdktf_cdktf_provider_aws.api_gateway_api_key import ApiGatewayApiKey
+from cdktf_cdktf_provider_aws.api_gateway_deployment import ApiGatewayDeployment
+from cdktf_cdktf_provider_aws.api_gateway_integration import ApiGatewayIntegration
+from cdktf_cdktf_provider_aws.api_gateway_method import ApiGatewayMethod
+from cdktf_cdktf_provider_aws.api_gateway_method_settings import (
+    ApiGatewayMethodSettings,
+    ApiGatewayMethodSettingsSettings,
+)
+from cdktf_cdktf_provider_aws.api_gateway_resource import ApiGatewayResource
+from cdktf_cdktf_provider_aws.api_gateway_rest_api import (
+    ApiGatewayRestApi,
+    ApiGatewayRestApiEndpointConfiguration,
+)
+from cdktf_cdktf_provider_aws.api_gateway_stage import ApiGatewayStage, ApiGatewayStageAccessLogSettings
+from cdktf_cdktf_provider_aws.api_gateway_usage_plan import (
+    ApiGatewayUsagePlan,
+    ApiGatewayUsagePlanApiStages,
+    ApiGatewayUsagePlanQuotaSettings,
+    ApiGatewayUsagePlanThrottleSettings,
+)
+from cdktf_cdktf_provider_aws.api_gateway_usage_plan_key import ApiGatewayUsagePlanKey
+from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
+from cdktf_cdktf_provider_aws.lambda_function import LambdaFunction
+from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
+from constructs import Construct
+
+# One JSON object per request; field names follow $context variables.
+ACCESS_LOG_FORMAT = json.dumps(
+    {
+        "requestId": "$context.requestId",
+        "extendedRequestId": "$context.extendedRequestId",
+        "requestTime": "$context.requestTime",
+        "sourceIp": "$context.identity.sourceIp",
+        "userAgent": "$context.identity.userAgent",
+        "apiKeyId": "$context.identity.apiKeyId",
+        "httpMethod": "$context.httpMethod",
+        "resourcePath": "$context.resourcePath",
+        "protocol": "$context.protocol",
+        "status": "$context.status",
+        "responseLength": "$context.responseLength",
+        "responseLatency": "$context.responseLatency",
+        "integrationStatus": "$context.integration.status",
+        "integrationLatency": "$context.integration.latency",
+        "integrationError": "$context.integration.error",
+        "errorMessage": "$context.error.message",
+    },
+    separators=(",", ":"),
+)
+
+
+@dataclass(frozen=True)
+class ProcessApiProps:
+    name: str
+    key_name: str
+    usage_plan_name: str
+    access_log_group_name: str
+    function: LambdaFunction
+    # The region-wide CloudWatch role setting: stage logging fails until it exists.
+    logging_account: ITerraformDependable
+    stage_name: str = "v1"
+    path_part: str = "process"
+    requests_per_day: int = 1000
+    rate_limit: float = 10
+    burst_limit: int = 20
+    access_log_retention_days: int = 30
+
+
+class ProcessApi(Construct):
+    def __init__(self, scope: Construct, id_: str, props: ProcessApiProps) -> None:
+        super().__init__(scope, id_)
+        self.props = props
+        self.rest_api = ApiGatewayRestApi(
+            self,
+            "rest-api",
+            name=props.name,
+            description="POST /process: validates a request and hands it to the processor function",
+            endpoint_configuration=ApiGatewayRestApiEndpointConfiguration(types=["REGIONAL"]),
+        )
+        resource = ApiGatewayResource(
+            self,
+            "resource",
+            rest_api_id=self.rest_api.id,
+            parent_id=self.rest_api.root_resource_id,
+            path_part=props.path_part,
+        )
+        self.method = ApiGatewayMethod(
+            self,
+            "method",
+            rest_api_id=self.rest_api.id,
+            resource_id=resource.id,
+            http_method="POST",
+            authorization="NONE",
+            api_key_required=True,
+        )
+        integration = ApiGatewayIntegration(
+            self,
+            "integration",
+            rest_api_id=self.rest_api.id,
+            resource_id=resource.id,
+            http_method=self.method.http_method,
+            type="AWS_PROXY",
+            # Lambda is always invoked with POST, whatever the client's method.
+            integration_http_method="POST",
+            uri=props.function.invoke_arn,
+        )
+        LambdaPermission(
+            self,
+            "invoke-permission",
+            statement_id="AllowApiGatewayInvoke",
+            action="lambda:InvokeFunction",
+            function_name=props.function.function_name,
+            principal="apigateway.amazonaws.com",
+            source_arn=f"{self.rest_api.execution_arn}/{props.stage_name}/{self.method.http_method}{resource.path}",
+        )
+        deployment = ApiGatewayDeployment(
+            self,
+            "deployment",
+            rest_api_id=self.rest_api.id,
+            # A new deployment whenever the API's shape changes; the stage then moves to it.
+            triggers={"redeployment": Fn.sha1(Fn.jsonencode([resource.id, self.method.id, integration.id, integration.uri]))},
+            lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
+            depends_on=[self.method, integration],
+        )
+        self.access_logs = CloudwatchLogGroup(
+            self,
+            "access-logs",
+            name=props.access_log_group_name,
+            retention_in_days=props.access_log_retention_days,
+        )
+        self.stage = ApiGatewayStage(
+            self,
+            "stage",
+            rest_api_id=self.rest_api.id,
+            deployment_id=deployment.id,
+            stage_name=props.stage_name,
+            access_log_settings=ApiGatewayStageAccessLogSettings(
+                destination_arn=self.access_logs.arn,
+                format=ACCESS_LOG_FORMAT,
+            ),
+            depends_on=[props.logging_account],
+        )
+        ApiGatewayMethodSettings(
+            self,
+            "method-settings",
+            rest_api_id=self.rest_api.id,
+            stage_name=self.stage.stage_name,
+            method_path="*/*",
+            settings=ApiGatewayMethodSettingsSettings(
+                metrics_enabled=True,
+                logging_level="ERROR",
+                data_trace_enabled=False,
+                throttling_rate_limit=props.rate_limit,
+                throttling_burst_limit=props.burst_limit,
+            ),
+            depends_on=[props.logging_account],
+        )
+        self.api_key = ApiGatewayApiKey(self, "api-key", name=props.key_name, enabled=True)
+        self.usage_plan = ApiGatewayUsagePlan(
+            self,
+            "usage-plan",
+            name=props.usage_plan_name,
+            description=f"{props.requests_per_day} requests per day per key",
+            api_stages=[ApiGatewayUsagePlanApiStages(api_id=self.rest_api.id, stage=self.stage.stage_name)],
+            quota_settings=ApiGatewayUsagePlanQuotaSettings(limit=props.requests_per_day, period="DAY"),
+            throttle_settings=ApiGatewayUsagePlanThrottleSettings(
+                rate_limit=props.rate_limit, burst_limit=props.burst_limit
+            ),
+        )
+        ApiGatewayUsagePlanKey(
+            self,
+            "usage-plan-key",
+            key_id=self.api_key.id,
+            key_type="API_KEY",
+            usage_plan_id=self.usage_plan.id,
+        )
+
+    @property
+    def invoke_url(self) -> str:
+        return f"{self.stage.invoke_url}/{self.props.path_part}"

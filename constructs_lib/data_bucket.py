@@ -1,0 +1,130 @@
+"""An S3 bucket that is private, encrypted, versioned and Object Lock enabled from creation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import jsii
+from cdktf_cdktf_provider_aws.s3_bucket import S3Bucket
+from cdktf_cdktf_provider_aws.s3_bucket_ownership_controls import (
+    S3BucketOwnershipControls,
+    S3BucketOwnershipControlsRule,
+)
+from cdktf_cdktf_provider_aws.s3_bucket_policy import S3BucketPolicy
+from cdktf_cdktf_provider_aws.s3_bucket_public_access_block import S3BucketPublicAccessBlock
+from cdktf_cdktf_provider_aws.s3_bucket_server_side_encryption_configuration import (
+    S3BucketServerSideEncryptionConfigurationA,
+    S3BucketServerSideEncryptionConfigurationRuleA,
+    S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA,
+)
+from cdktf_cdktf_provider_aws.s3_bucket_versioning import (
+    S3BucketVersioningA,
+    S3BucketVersioningVersioningConfiguration,
+)
+from constructs import Construct, IValidation
+
+from constructs_lib.iam import Condition, Statement, policy_document
+
+
+@dataclass(frozen=True)
+class SecureBucketProps:
+    name: str
+    # Object Lock can only be switched on when the bucket is created; it needs versioning.
+    object_lock: bool = True
+    # SSE-S3: CloudFront (OAC) cannot decrypt objects under the AWS-managed aws/s3 KMS key.
+    sse_algorithm: str = "AES256"
+    force_destroy: bool = False
+
+
+class SecureBucket(Construct):
+    """Bucket + all four public access blocks + SSE + versioning + owner-enforced objects.
+
+    Its bucket policy always denies requests that are not TLS; call `attach_policy` once with
+    the grants that belong to the bucket's readers (synthesis fails if it is never called, so
+    the TLS-only rule cannot be forgotten).
+    """
+
+    def __init__(self, scope: Construct, id_: str, props: SecureBucketProps) -> None:
+        super().__init__(scope, id_)
+        self.bucket = S3Bucket(
+            self,
+            "bucket",
+            bucket=props.name,
+            object_lock_enabled=props.object_lock,
+            force_destroy=props.force_destroy,
+        )
+        self.public_access_block = S3BucketPublicAccessBlock(
+            self,
+            "public-access-block",
+            bucket=self.bucket.id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+        )
+        S3BucketServerSideEncryptionConfigurationA(
+            self,
+            "encryption",
+            bucket=self.bucket.id,
+            rule=[
+                S3BucketServerSideEncryptionConfigurationRuleA(
+                    apply_server_side_encryption_by_default=S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
+                        sse_algorithm=props.sse_algorithm
+                    ),
+                    bucket_key_enabled=props.sse_algorithm != "AES256",
+                )
+            ],
+        )
+        S3BucketVersioningA(
+            self,
+            "versioning",
+            bucket=self.bucket.id,
+            versioning_configuration=S3BucketVersioningVersioningConfiguration(status="Enabled"),
+        )
+        S3BucketOwnershipControls(
+            self,
+            "ownership",
+            bucket=self.bucket.id,
+            rule=S3BucketOwnershipControlsRule(object_ownership="BucketOwnerEnforced"),
+        )
+        self.policy: S3BucketPolicy | None = None
+        self.node.add_validation(_PolicyAttached(self))
+
+    @property
+    def objects_arn(self) -> str:
+        return f"{self.bucket.arn}/*"
+
+    def attach_policy(self, grants: Sequence[Statement] = ()) -> S3BucketPolicy:
+        """The bucket policy: `grants` plus a deny of every non-TLS request."""
+        if self.policy is not None:
+            raise ValueError(f"{self.node.path}: the bucket policy is already attached")
+        deny_insecure = Statement(
+            sid="DenyInsecureTransport",
+            effect="Deny",
+            actions=["s3:*"],
+            resources=[self.bucket.arn, self.objects_arn],
+            principals={"*": ["*"]},
+            conditions=[Condition("Bool", "aws:SecureTransport", ["false"])],
+        )
+        document = policy_document(self, "policy-document", [*grants, deny_insecure])
+        # A policy written before the public access block can be refused as "public".
+        self.policy = S3BucketPolicy(
+            self,
+            "policy",
+            bucket=self.bucket.id,
+            policy=document.json,
+            depends_on=[self.public_access_block],
+        )
+        return self.policy
+
+
+@jsii.implements(IValidation)
+class _PolicyAttached:
+    def __init__(self, bucket: SecureBucket) -> None:
+        self._bucket = bucket
+
+    def validate(self) -> list[str]:
+        if self._bucket.policy is None:
+            return [f"{self._bucket.node.path}: call attach_policy() so the bucket denies non-TLS requests"]
+        return []

@@ -1,0 +1,59 @@
+"""Every resource name derived from ResourcePrefix, with the limit of the service that holds it.
+
+One table serves two purposes: constructs take their names from it, and the ResourcePrefix
+validation derives its maximum length from it, so a prefix that passes `terraform plan`
+always yields names that fit. Adding a derived name here tightens the rule automatically.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+# An AWS account id is 12 digits; appended to globally unique names (S3 buckets).
+ACCOUNT_ID_LENGTH = 12
+
+
+@dataclass(frozen=True)
+class NameRule:
+    suffix: str
+    limit: int
+    account_scoped: bool = False  # the account id is appended after the suffix
+
+    def fixed_length(self) -> int:
+        return len(self.suffix) + (1 + ACCOUNT_ID_LENGTH if self.account_scoped else 0)
+
+
+class Name(Enum):
+    """Derived names. Limits: S3 63, IAM role 64, Lambda 64, CloudFront OAC 64, others larger."""
+
+    DATA_BUCKET = NameRule("-data", 63, account_scoped=True)
+    TABLE = NameRule("-items", 255)
+    FUNCTION = NameRule("-processor", 64)
+    FUNCTION_ROLE = NameRule("-processor-role", 64)
+    FUNCTION_POLICY = NameRule("-processor-access", 128)
+    API = NameRule("-api", 1024)
+    API_KEY = NameRule("-api-key", 1024)
+    USAGE_PLAN = NameRule("-usage-plan", 1024)
+    API_ACCESS_LOGS = NameRule("-api-access", 512)
+    API_LOGGING_ROLE = NameRule("-apigw-cloudwatch", 64)
+    OAC = NameRule("-data-oac", 64)
+    TOPIC = NameRule("-alerts", 256)
+    TOPIC_KEY_ALIAS = NameRule("-alerts", 250)
+    HANDLER_ERROR_FILTER = NameRule("-processor-handler-errors", 512)
+    METRIC_NAMESPACE = NameRule("/DataProcessor", 255)
+    ALARM_LAMBDA_ERRORS = NameRule("-processor-errors", 255)
+    ALARM_LAMBDA_THROTTLES = NameRule("-processor-throttles", 255)
+    ALARM_HANDLER_ERRORS = NameRule("-processor-handler-errors", 255)
+    ALARM_API_5XX = NameRule("-api-5xx", 255)
+    ALARM_TABLE_READ_THROTTLES = NameRule("-items-read-throttles", 255)
+
+
+# The tightest rule wins.
+MIN_PREFIX_LENGTH = 3
+MAX_PREFIX_LENGTH = min(rule.value.limit - rule.value.fixed_length() for rule in Name)
+
+
+def derive(prefix: str, name: Name) -> str:
+    """The name for `name` under `prefix` (a token or a literal), without any account suffix."""
+    return f"{prefix}{name.value.suffix}"

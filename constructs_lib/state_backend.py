@@ -1,0 +1,35 @@
+"""Where Terraform keeps the stack's state: an encrypted S3 backend with a lock file, or local."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cdktf import LocalBackend, S3Backend, TerraformStack
+
+BACKEND_KINDS = ("s3", "local")
+
+
+@dataclass(frozen=True)
+class StateBackendProps:
+    kind: str = "s3"
+    bucket: str = "dataproc-terraform-state"
+    key: str = "data-processing/terraform.tfstate"
+    region: str = "us-east-1"
+    # Local state file, relative to the stack's folder in cdktf.out (experiments and tests).
+    local_path: str = "terraform.tfstate"
+
+
+# use_lockfile (S3-native state locking) arrived in Terraform 1.10.
+REQUIRED_TERRAFORM = ">= 1.10"
+
+
+def apply_state_backend(stack: TerraformStack, props: StateBackendProps) -> None:
+    stack.add_override("terraform.required_version", REQUIRED_TERRAFORM)
+    if props.kind == "local":
+        LocalBackend(stack, path=props.local_path)
+        return
+    if props.kind != "s3":
+        raise ValueError(f"state backend must be one of {', '.join(BACKEND_KINDS)}, not {props.kind!r}")
+    S3Backend(stack, bucket=props.bucket, key=props.key, region=props.region, encrypt=True)
+    # S3-native locking (Terraform 1.10+); cdktf 0.21's S3Backend has no argument for it.
+    stack.add_override("terraform.backend.s3.use_lockfile", True)

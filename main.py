@@ -1,0 +1,24 @@
+#!/usr/bin/env python
+"""Synthesize the data-processing stack into cdktf.out/stacks/data-processing/cdk.tf.json."""
+
+from tools import terraform_cli
+
+# Before cdktf is imported: its node process copies the environment when it starts.
+terraform_cli.configure()
+
+from cdktf import App  # noqa: E402
+
+from stacks.data_processing_stack import DataProcessingStack  # noqa: E402
+from stacks.settings import StackSettings  # noqa: E402
+
+STACK_NAME = "data-processing"
+
+
+def main() -> None:
+    app = App()
+    DataProcessingStack(app, STACK_NAME, StackSettings.load(app.node.try_get_context))
+    app.synth()
+
+
+if __name__ == "__main__":
+    main()

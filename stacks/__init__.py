@@ -1,0 +1,1 @@
+"""Stacks compose the constructs in constructs_lib into deployable units."""

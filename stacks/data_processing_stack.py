@@ -1,0 +1,172 @@
+"""The serverless data-processing service, composed like its architecture diagram:
+
+    client ──POST /process (API key)──▶ API Gateway ──▶ Lambda ──GetItem──▶ DynamoDB
+                                                          └──PutObject──▶ S3 ◀── CloudFront (HTTPS, OAC)
+    Lambda / API / table metrics + handler error lines ──▶ CloudWatch alarms ──▶ SNS (KMS) ──▶ email
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cdktf import TerraformOutput, TerraformStack
+from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
+from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags
+from constructs import Construct
+
+from constructs_lib.alarms import AlarmSpec, HandlerErrorMetric, ProcessingAlarms, ProcessingAlarmsProps
+from constructs_lib.alerts import AlertTopic, AlertTopicProps
+from constructs_lib.api import ProcessApi, ProcessApiProps
+from constructs_lib.api_account import ApiGatewayLoggingAccount, ApiGatewayLoggingAccountProps
+from constructs_lib.cdn import BucketDistribution, BucketDistributionProps
+from constructs_lib.data_bucket import SecureBucket, SecureBucketProps
+from constructs_lib.function import ProcessorFunction, ProcessorFunctionProps
+from constructs_lib.iam import Statement
+from constructs_lib.inputs import StackInputs
+from constructs_lib.naming import Name, derive
+from constructs_lib.state_backend import apply_state_backend
+from constructs_lib.table import ItemsTable, ItemsTableProps
+from stacks.settings import PROJECT_ROOT, StackSettings
+
+REGION = "us-east-1"
+DEFAULT_TAGS = {"Environment": "Production"}
+HANDLER_DIR = PROJECT_ROOT / "handler"
+BUILD_DIR = PROJECT_ROOT / ".build"
+
+
+class DataProcessingStack(TerraformStack):
+    def __init__(self, scope: Construct, id_: str, settings: StackSettings, handler_dir: Path = HANDLER_DIR) -> None:
+        super().__init__(scope, id_)
+        apply_state_backend(self, settings.backend)
+        AwsProvider(self, "aws", region=REGION, default_tags=[AwsProviderDefaultTags(tags=DEFAULT_TAGS)])
+
+        inputs = StackInputs(self, "inputs")
+        prefix = inputs.resource_prefix.string_value
+
+        def name(kind: Name) -> str:
+            return derive(prefix, kind)
+
+        account = DataAwsCallerIdentity(self, "account")
+
+        table = ItemsTable(
+            self,
+            "items",
+            ItemsTableProps(
+                name=name(Name.TABLE),
+                read_capacity=inputs.read_capacity.number_value,
+                write_capacity=inputs.write_capacity.number_value,
+            ),
+        )
+
+        # Bucket names are global: the account id keeps equal prefixes in two accounts apart.
+        data = SecureBucket(self, "data", SecureBucketProps(name=f"{name(Name.DATA_BUCKET)}-{account.account_id}"))
+        cdn = BucketDistribution(self, "cdn", BucketDistributionProps(bucket=data, oac_name=name(Name.OAC)))
+        data.attach_policy([cdn.read_grant])
+
+        processor = ProcessorFunction(
+            self,
+            "processor",
+            ProcessorFunctionProps(
+                name=name(Name.FUNCTION),
+                role_name=name(Name.FUNCTION_ROLE),
+                policy_name=name(Name.FUNCTION_POLICY),
+                runtime=settings.lambda_runtime,
+                source_dir=handler_dir,
+                build_dir=BUILD_DIR,
+                environment={
+                    "TABLE_NAME": table.table.name,
+                    "BUCKET_NAME": data.bucket.bucket,
+                    "CDN_DOMAIN": cdn.distribution.domain_name,
+                },
+                # Exactly what the handler calls.
+                statements=[
+                    Statement(sid="ReadItems", actions=["dynamodb:GetItem"], resources=[table.table.arn]),
+                    Statement(sid="WriteResults", actions=["s3:PutObject"], resources=[data.objects_arn]),
+                ],
+            ),
+        )
+
+        logging_account = ApiGatewayLoggingAccount(
+            self, "api-logging", ApiGatewayLoggingAccountProps(role_name=name(Name.API_LOGGING_ROLE))
+        )
+        api = ProcessApi(
+            self,
+            "api",
+            ProcessApiProps(
+                name=name(Name.API),
+                key_name=name(Name.API_KEY),
+                usage_plan_name=name(Name.USAGE_PLAN),
+                access_log_group_name=f"/aws/apigateway/{name(Name.API_ACCESS_LOGS)}",
+                function=processor.function,
+                logging_account=logging_account.account,
+            ),
+        )
+
+        alerts = AlertTopic(
+            self,
+            "alerts",
+            AlertTopicProps(topic_name=name(Name.TOPIC), key_alias=name(Name.TOPIC_KEY_ALIAS), email=inputs.alert_email.string_value),
+        )
+        function_dimensions = {"FunctionName": processor.function.function_name}
+        ProcessingAlarms(
+            self,
+            "alarms",
+            ProcessingAlarmsProps(
+                topic_arn=alerts.topic.arn,
+                alarms=[
+                    AlarmSpec(
+                        name=name(Name.ALARM_LAMBDA_ERRORS),
+                        description="The processor function threw (AWS/Lambda Errors)",
+                        namespace="AWS/Lambda",
+                        metric_name="Errors",
+                        dimensions=function_dimensions,
+                    ),
+                    AlarmSpec(
+                        name=name(Name.ALARM_LAMBDA_THROTTLES),
+                        description="Invocations of the processor function were throttled",
+                        namespace="AWS/Lambda",
+                        metric_name="Throttles",
+                        dimensions=function_dimensions,
+                    ),
+                    AlarmSpec(
+                        name=name(Name.ALARM_API_5XX),
+                        description="The API answered 5xx to clients",
+                        namespace="AWS/ApiGateway",
+                        metric_name="5XXError",
+                        dimensions={"ApiName": api.rest_api.name, "Stage": api.stage.stage_name},
+                    ),
+                    AlarmSpec(
+                        name=name(Name.ALARM_TABLE_READ_THROTTLES),
+                        description="Reads of the items table were throttled (raise DynamoDbReadCapacity)",
+                        namespace="AWS/DynamoDB",
+                        metric_name="ReadThrottleEvents",
+                        dimensions={"TableName": table.table.name},
+                    ),
+                ],
+                handler_errors=HandlerErrorMetric(
+                    filter_name=name(Name.HANDLER_ERROR_FILTER),
+                    log_group_name=processor.log_group.name,
+                    namespace=name(Name.METRIC_NAMESPACE),
+                    alarm_name=name(Name.ALARM_HANDLER_ERRORS),
+                ),
+            ),
+        )
+
+        outputs = {
+            "api_invoke_url": (api.invoke_url, "URL of POST /process (send the API key in x-api-key)"),
+            "api_key_id": (api.api_key.id, "Id of the API key (aws apigateway get-api-key --include-value)"),
+            "cloudfront_domain": (cdn.distribution.domain_name, "HTTPS domain serving processing results"),
+            "data_bucket_name": (data.bucket.bucket, "Bucket holding processing results"),
+            "table_name": (table.table.name, "DynamoDB table read by the handler"),
+            "function_name": (processor.function.function_name, "Lambda function processing requests"),
+            "alert_topic_arn": (alerts.topic.arn, "SNS topic receiving alarms"),
+        }
+        for output_id, (value, description) in outputs.items():
+            TerraformOutput(self, output_id, value=value, description=description)
+        TerraformOutput(
+            self,
+            "api_key_value",
+            value=api.api_key.value,
+            description="The API key itself (terraform output -raw api_key_value)",
+            sensitive=True,
+        )

@@ -1,0 +1,60 @@
+"""Synth-time settings, from the environment, then cdktf context, then documented defaults.
+
+| setting | environment | cdktf.json context | default |
+|---|---|---|---|
+| state backend | STATE_BACKEND (s3, local) | stateBackend | s3 |
+| state bucket | STATE_BUCKET | stateBucket | dataproc-terraform-state |
+| state key | STATE_KEY | stateKey | data-processing/terraform.tfstate |
+| state region | STATE_REGION | stateRegion | us-east-1 |
+| local state file | STATE_LOCAL_PATH | stateLocalPath | terraform.tfstate (in the stack's folder) |
+| Lambda runtime | LAMBDA_RUNTIME | lambdaRuntime | nodejs22.x |
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from constructs_lib.node_package import DEFAULT_RUNTIME
+from constructs_lib.state_backend import StateBackendProps
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _file_context() -> dict[str, Any]:
+    """cdktf.json's context: the cdktf CLI passes it to the app, `python main.py` does not."""
+    config = PROJECT_ROOT / "cdktf.json"
+    return json.loads(config.read_text()).get("context", {}) if config.exists() else {}
+
+
+@dataclass(frozen=True)
+class StackSettings:
+    backend: StateBackendProps
+    lambda_runtime: str = DEFAULT_RUNTIME
+
+    @classmethod
+    def load(
+        cls,
+        context: Callable[[str], Any] = lambda _key: None,
+        environ: Mapping[str, str] = os.environ,
+    ) -> "StackSettings":
+        """`context` is the app's context lookup, e.g. `app.node.try_get_context`."""
+        file_context = _file_context()
+        defaults = StateBackendProps()
+
+        def pick(env: str, key: str, default: str) -> str:
+            return str(environ.get(env) or context(key) or file_context.get(key) or default)
+
+        return cls(
+            backend=StateBackendProps(
+                kind=pick("STATE_BACKEND", "stateBackend", defaults.kind),
+                bucket=pick("STATE_BUCKET", "stateBucket", defaults.bucket),
+                key=pick("STATE_KEY", "stateKey", defaults.key),
+                region=pick("STATE_REGION", "stateRegion", defaults.region),
+                local_path=pick("STATE_LOCAL_PATH", "stateLocalPath", defaults.local_path),
+            ),
+            lambda_runtime=pick("LAMBDA_RUNTIME", "lambdaRuntime", DEFAULT_RUNTIME),
+        )

@@ -1,0 +1,88 @@
+"""Session fixtures: one synth (`python main.py`), one terraform init, one emulator.
+
+The synth runs the real entry point in a subprocess with no AWS credentials, so every synth
+assertion also proves that `python main.py` works offline; it uses the local backend so that
+`terraform init` needs no state bucket.
+"""
+
+from __future__ import annotations
+
+from tools import terraform_cli
+
+# Before anything imports cdktf (its node process copies the environment when it starts).
+terraform_cli.configure()
+
+import json  # noqa: E402
+import os  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+import pytest  # noqa: E402
+
+from tools.emulator import MotoServer  # noqa: E402
+from tools.terraform_runner import Terraform  # noqa: E402
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+STACK_NAME = "data-processing"
+VALID_INPUTS = {"AlertEmail": "ops@example.com"}
+
+
+@dataclass(frozen=True)
+class Synth:
+    outdir: Path
+    stack_dir: Path
+    text: str  # cdk.tf.json as written, for cdktf's Testing matchers
+
+    @property
+    def json(self) -> dict[str, Any]:
+        return json.loads(self.text)
+
+    def resources(self, resource_type: str) -> dict[str, dict[str, Any]]:
+        return self.json["resource"].get(resource_type, {})
+
+    def only(self, resource_type: str) -> dict[str, Any]:
+        (resource,) = self.resources(resource_type).values()
+        return resource
+
+    def data(self, data_type: str) -> dict[str, dict[str, Any]]:
+        return self.json["data"].get(data_type, {})
+
+    def referenced(self, expression: str) -> dict[str, Any]:
+        """What a reference such as ${aws_x.name.arn} or ${data.aws_y.name.json} points at."""
+        parts = expression.removeprefix("${").removesuffix("}").split(".")
+        if parts[0] == "data":
+            return self.data(parts[1])[parts[2]]
+        return self.resources(parts[0])[parts[1]]
+
+
+@pytest.fixture(scope="session")
+def synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
+    outdir = tmp_path_factory.mktemp("cdktf.out")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(STATE_BACKEND="local", CDKTF_OUTDIR=str(outdir))
+    subprocess.run([sys.executable, "main.py"], cwd=PROJECT_ROOT, env=env, check=True)
+    stack_dir = outdir / "stacks" / STACK_NAME
+    return Synth(outdir, stack_dir, (stack_dir / "cdk.tf.json").read_text())
+
+
+@pytest.fixture(scope="session")
+def emulator(tmp_path_factory: pytest.TempPathFactory):
+    with MotoServer(log_path=tmp_path_factory.mktemp("moto") / "moto.log") as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def terraform(synth: Synth, emulator: MotoServer) -> Terraform:
+    runner = Terraform(synth.stack_dir, emulator.client_env())
+    runner.init()
+    return runner
+
+
+@pytest.fixture(scope="session")
+def valid_plan(terraform: Terraform) -> dict[str, Any]:
+    result = terraform.plan(VALID_INPUTS, plan_file="valid.plan")
+    assert result.returncode == 0, result.errors
+    return result.plan

@@ -1,0 +1,25 @@
+"""SPEC 6 (SNS): an email subscription to AlertEmail on a topic under a CMK CloudWatch may use."""
+
+from __future__ import annotations
+
+from tests.support.plans import planned_one
+
+
+def test_topic_emails_the_alert_address(synth, valid_plan):
+    (topic,) = synth.resources("aws_sns_topic")
+    subscription = synth.only("aws_sns_topic_subscription")
+    assert subscription["protocol"] == "email"
+    assert subscription["endpoint"] == "${var.AlertEmail}"
+    assert subscription["topic_arn"] == f"${{aws_sns_topic.{topic}.arn}}"
+    assert planned_one(valid_plan, "aws_sns_topic_subscription")["endpoint"] == "ops@example.com"
+
+
+def test_topic_is_encrypted_with_a_rotated_customer_managed_key_cloudwatch_can_use(synth):
+    (key_address,) = synth.resources("aws_kms_key")
+    key = synth.only("aws_kms_key")
+    assert key["enable_key_rotation"] is True
+    # Not alias/aws/sns: CloudWatch cannot publish to a topic under the AWS-managed key.
+    assert synth.only("aws_sns_topic")["kms_master_key_id"] == f"${{aws_kms_key.{key_address}.arn}}"
+    statements = synth.referenced(key["policy"])["statement"]
+    (cloudwatch,) = [s for s in statements if s.get("principals") == [{"type": "Service", "identifiers": ["cloudwatch.amazonaws.com"]}]]
+    assert set(cloudwatch["actions"]) == {"kms:Decrypt", "kms:GenerateDataKey*"}

@@ -1,0 +1,75 @@
+"""SPEC 2 (API Gateway): regional REST API, POST /process with an API key, proxy to Lambda,
+usage plan of 1000 requests per day, structured access logs, the account CloudWatch role."""
+
+from __future__ import annotations
+
+import json
+
+from cdktf import Testing
+
+from tests.support.plans import planned_one
+
+
+def test_api_is_a_regional_rest_api(synth):
+    assert synth.only("aws_api_gateway_rest_api")["endpoint_configuration"] == {"types": ["REGIONAL"]}
+
+
+def test_post_process_requires_an_api_key(synth):
+    assert synth.only("aws_api_gateway_resource")["path_part"] == "process"
+    assert Testing.to_have_resource_with_properties(
+        synth.text, "aws_api_gateway_method", {"http_method": "POST", "api_key_required": True}
+    )
+
+
+def test_post_process_invokes_the_lambda_through_proxy_integration(synth):
+    (function,) = synth.resources("aws_lambda_function")
+    integration = synth.only("aws_api_gateway_integration")
+    assert integration["type"] == "AWS_PROXY"
+    assert integration["integration_http_method"] == "POST"
+    assert integration["uri"] == f"${{aws_lambda_function.{function}.invoke_arn}}"
+    (api,) = synth.resources("aws_api_gateway_rest_api")
+    (method,) = synth.resources("aws_api_gateway_method")
+    (resource,) = synth.resources("aws_api_gateway_resource")
+    permission = synth.only("aws_lambda_permission")
+    assert permission["principal"] == "apigateway.amazonaws.com"
+    # Only this API's stage and route may invoke the function.
+    assert permission["source_arn"] == (
+        f"${{aws_api_gateway_rest_api.{api}.execution_arn}}/v1/"
+        f"${{aws_api_gateway_method.{method}.http_method}}${{aws_api_gateway_resource.{resource}.path}}"
+    )
+
+
+def test_usage_plan_allows_1000_requests_per_day_with_throttling_for_the_key(valid_plan, synth):
+    plan = planned_one(valid_plan, "aws_api_gateway_usage_plan")
+    assert plan["quota_settings"] == [{"limit": 1000, "offset": 0, "period": "DAY"}]
+    (throttle,) = plan["throttle_settings"]
+    assert throttle["rate_limit"] > 0 and throttle["burst_limit"] > 0
+    (usage_plan,) = synth.resources("aws_api_gateway_usage_plan")
+    (key,) = synth.resources("aws_api_gateway_api_key")
+    plan_key = synth.only("aws_api_gateway_usage_plan_key")
+    assert plan_key["key_id"] == f"${{aws_api_gateway_api_key.{key}.id}}"
+    assert plan_key["key_type"] == "API_KEY"
+    assert plan_key["usage_plan_id"] == f"${{aws_api_gateway_usage_plan.{usage_plan}.id}}"
+
+
+def test_stage_writes_structured_json_access_logs_to_its_own_log_group(synth):
+    stage = synth.only("aws_api_gateway_stage")
+    group = synth.referenced(stage["access_log_settings"]["destination_arn"])
+    assert group["name"].startswith("/aws/apigateway/")
+    log_format = json.loads(stage["access_log_settings"]["format"])
+    assert {"requestId", "status", "sourceIp", "httpMethod", "resourcePath"} <= set(log_format)
+
+
+def test_stage_and_method_settings_wait_for_the_account_cloudwatch_role(synth):
+    (account,) = synth.resources("aws_api_gateway_account")
+    (role_address,) = [a for a, r in synth.resources("aws_iam_role").items() if r["name"].endswith("-apigw-cloudwatch")]
+    assert synth.only("aws_api_gateway_account")["cloudwatch_role_arn"] == f"${{aws_iam_role.{role_address}.arn}}"
+    for resource_type in ("aws_api_gateway_stage", "aws_api_gateway_method_settings"):
+        assert f"aws_api_gateway_account.{account}" in synth.only(resource_type)["depends_on"], resource_type
+
+
+def test_stage_throttles_every_method(synth):
+    settings = synth.only("aws_api_gateway_method_settings")
+    assert settings["method_path"] == "*/*"
+    assert settings["settings"]["throttling_rate_limit"] > 0
+    assert settings["settings"]["throttling_burst_limit"] > 0

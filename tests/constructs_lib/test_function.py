@@ -1,0 +1,63 @@
+"""SPEC 1 (Lambda) and 7 (its log group): runtime, environment, packaging, logs."""
+
+from __future__ import annotations
+
+import zipfile
+
+from cdktf import Testing
+
+from constructs_lib.node_package import DEFAULT_RUNTIME, build_package
+from stacks.settings import PROJECT_ROOT, StackSettings
+from tests.support.plans import planned, planned_one
+
+
+def test_function_defaults_to_nodejs22(synth):
+    assert DEFAULT_RUNTIME == "nodejs22.x"
+    assert Testing.to_have_resource_with_properties(
+        synth.text, "aws_lambda_function", {"runtime": "nodejs22.x", "handler": "index.handler"}
+    )
+
+
+def test_runtime_is_chosen_by_environment_or_context():
+    assert StackSettings.load(lambda key: None, environ={}).lambda_runtime == "nodejs22.x"
+    context = {"lambdaRuntime": "nodejs18.x"}
+    assert StackSettings.load(context.get, environ={}).lambda_runtime == "nodejs18.x"
+    assert StackSettings.load(context.get, environ={"LAMBDA_RUNTIME": "nodejs16.x"}).lambda_runtime == "nodejs16.x"
+
+
+def test_function_gets_table_bucket_and_cdn_domain_from_their_resources(synth):
+    (table,) = synth.resources("aws_dynamodb_table")
+    (bucket,) = synth.resources("aws_s3_bucket")
+    (distribution,) = synth.resources("aws_cloudfront_distribution")
+    assert synth.only("aws_lambda_function")["environment"]["variables"] == {
+        "TABLE_NAME": f"${{aws_dynamodb_table.{table}.name}}",
+        "BUCKET_NAME": f"${{aws_s3_bucket.{bucket}.bucket}}",
+        "CDN_DOMAIN": f"${{aws_cloudfront_distribution.{distribution}.domain_name}}",
+    }
+
+
+def test_log_group_is_created_by_terraform_named_after_the_function_with_30_days(valid_plan, synth):
+    function = planned_one(valid_plan, "aws_lambda_function")
+    groups = {g["name"]: g for g in planned(valid_plan, "aws_cloudwatch_log_group")}
+    group = groups[f"/aws/lambda/{function['function_name']}"]
+    assert group["retention_in_days"] == 30
+    # The function waits for its log group, so the first invocation cannot create it first.
+    (group_address,) = [a for a, g in synth.resources("aws_cloudwatch_log_group").items() if g["name"].startswith("/aws/lambda/")]
+    assert f"aws_cloudwatch_log_group.{group_address}" in synth.only("aws_lambda_function")["depends_on"]
+
+
+def test_package_holds_only_declared_handler_files_and_is_deterministic(tmp_path):
+    first, first_hash = build_package(PROJECT_ROOT / "handler", tmp_path / "a")
+    second, second_hash = build_package(PROJECT_ROOT / "handler", tmp_path / "b")
+    assert first.read_bytes() == second.read_bytes() and first_hash == second_hash
+    with zipfile.ZipFile(first) as archive:
+        names = archive.namelist()
+    assert "index.js" in names
+    assert not any(n.startswith(("node_modules/", "test/")) or n == "package-lock.json" for n in names)
+
+
+def test_function_deploys_the_built_package_with_its_hash(synth):
+    function = synth.only("aws_lambda_function")
+    assert (synth.stack_dir / function["filename"]).is_file()
+    _, expected_hash = build_package(PROJECT_ROOT / "handler", synth.outdir / "rebuild")
+    assert function["source_code_hash"] == expected_hash

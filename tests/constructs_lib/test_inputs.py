@@ -1,0 +1,94 @@
+"""SPEC "The four inputs": named TerraformVariables whose validations refuse bad values at plan."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from constructs_lib.naming import MAX_PREFIX_LENGTH
+from tests.conftest import VALID_INPUTS
+from tests.support.plans import planned_one
+
+PREFIX_LENGTH = "ResourcePrefix must be 3 to 45 characters long"
+PREFIX_CHARS = "ResourcePrefix may hold only lowercase letters, digits and single hyphens"
+PREFIX_RESERVED = "ResourcePrefix must not start with xn--, sthree- or amzn-s3-demo-"
+READ = "DynamoDbReadCapacity must be a whole number of at least 5"
+WRITE = "DynamoDbWriteCapacity must be a whole number of at least 5"
+EMAIL = "AlertEmail must be a plausible email address"
+
+# (variable, bad value, the message its validation must give)
+BAD_VALUES = [
+    ("ResourcePrefix", "DataProc", PREFIX_CHARS),
+    ("ResourcePrefix", "data_proc", PREFIX_CHARS),
+    ("ResourcePrefix", "1data", PREFIX_CHARS),
+    ("ResourcePrefix", "data-", PREFIX_CHARS),
+    ("ResourcePrefix", "data--proc", PREFIX_CHARS),
+    ("ResourcePrefix", "data.proc", PREFIX_CHARS),
+    ("ResourcePrefix", "ab", PREFIX_LENGTH),
+    ("ResourcePrefix", "a" * (MAX_PREFIX_LENGTH + 1), PREFIX_LENGTH),
+    ("ResourcePrefix", "xn--data", PREFIX_RESERVED),
+    ("DynamoDbReadCapacity", "4", READ),
+    ("DynamoDbReadCapacity", "5.5", READ),
+    ("DynamoDbReadCapacity", "0", READ),
+    ("DynamoDbReadCapacity", "-10", READ),
+    ("DynamoDbWriteCapacity", "4", WRITE),
+    ("DynamoDbWriteCapacity", "5.5", WRITE),
+    ("DynamoDbWriteCapacity", "-5", WRITE),
+    ("AlertEmail", "ops.example.com", EMAIL),
+    ("AlertEmail", "ops@example", EMAIL),
+    ("AlertEmail", "ops@@example.com", EMAIL),
+    ("AlertEmail", "ops @example.com", EMAIL),
+    ("AlertEmail", "@example.com", EMAIL),
+    ("AlertEmail", "ops@example.c", EMAIL),
+    ("AlertEmail", "ops@-example.com", EMAIL),
+    ("AlertEmail", "o" * 250 + "@example.com", EMAIL),
+]
+
+
+@pytest.fixture(scope="module")
+def bad_value_plans(terraform):
+    """Every bad-value plan, run a few at a time (each costs ~2 s of terraform start-up)."""
+
+    def plan(case):
+        variable, value, _ = case
+        return terraform.plan({**VALID_INPUTS, variable: value}, plan_file=f"bad-{BAD_VALUES.index(case)}.plan")
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        return dict(zip(map(tuple, BAD_VALUES), pool.map(plan, BAD_VALUES)))
+
+
+def test_stack_has_exactly_the_four_named_inputs(synth):
+    variables = synth.json["variable"]
+    assert {name: spec["type"] for name, spec in variables.items()} == {
+        "ResourcePrefix": "string",
+        "DynamoDbReadCapacity": "number",
+        "DynamoDbWriteCapacity": "number",
+        "AlertEmail": "string",
+    }
+    assert all(spec["validation"] for spec in variables.values())
+
+
+@pytest.mark.parametrize("case", BAD_VALUES, ids=[f"{v}={val[:20]!r}" for v, val, _ in BAD_VALUES])
+def test_plan_refuses_bad_input_with_its_message(bad_value_plans, case):
+    result = bad_value_plans[case]
+    assert result.returncode != 0
+    variable, _, message = case
+    assert any(message in error for error in result.errors), result.errors
+    # Only the bad variable is refused: every other input was valid.
+    assert all(variable in error or message in error for error in result.errors), result.errors
+
+
+def test_plan_accepts_boundary_values(terraform):
+    result = terraform.plan(
+        {
+            "ResourcePrefix": "abc",
+            "DynamoDbReadCapacity": 5,
+            "DynamoDbWriteCapacity": 5,
+            "AlertEmail": "first.last+alerts@sub.example.co",
+        },
+        plan_file="boundary.plan",
+    )
+    assert result.returncode == 0, result.errors
+    table = planned_one(result.plan, "aws_dynamodb_table")
+    assert (table["read_capacity"], table["write_capacity"]) == (5, 5)

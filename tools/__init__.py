@@ -1,0 +1,1 @@
+"""Developer tooling: Terraform CLI set-up, the local emulator, benchmarks."""
