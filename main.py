@@ -1,10 +1,12 @@
 #!/usr/bin/env python
 """Synthesize the data-processing stack into cdktf.out/stacks/data-processing/cdk.tf.json."""
 
-from tools import terraform_cli
+from tools import provider_fastpath, terraform_cli
 
 # Before cdktf is imported: its node process copies the environment when it starts.
 terraform_cli.configure()
+# Before the provider is imported: load only the provider modules this app uses.
+provider_fastpath.install()
 
 from cdktf import App  # noqa: E402
 

@@ -7,10 +7,12 @@ assertion also proves that `python main.py` works offline; it uses the local bac
 
 from __future__ import annotations
 
-from tools import terraform_cli
+from tools import provider_fastpath, terraform_cli
 
-# Before anything imports cdktf (its node process copies the environment when it starts).
+# Before anything imports cdktf (its node process copies the environment when it starts),
+# and before any test imports a provider module.
 terraform_cli.configure()
+provider_fastpath.install()
 
 import json  # noqa: E402
 import os  # noqa: E402
@@ -58,13 +60,18 @@ class Synth:
         return self.resources(parts[0])[parts[1]]
 
 
+def run_main(outdir: Path, **env: str) -> Path:
+    """`python main.py` with the local backend and no AWS_* variables; the stack's folder."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    clean.update(STATE_BACKEND="local", CDKTF_OUTDIR=str(outdir), **env)
+    subprocess.run([sys.executable, "main.py"], cwd=PROJECT_ROOT, env=clean, check=True)
+    return outdir / "stacks" / STACK_NAME
+
+
 @pytest.fixture(scope="session")
 def synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
     outdir = tmp_path_factory.mktemp("cdktf.out")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(STATE_BACKEND="local", CDKTF_OUTDIR=str(outdir))
-    subprocess.run([sys.executable, "main.py"], cwd=PROJECT_ROOT, env=env, check=True)
-    stack_dir = outdir / "stacks" / STACK_NAME
+    stack_dir = run_main(outdir)
     return Synth(outdir, stack_dir, (stack_dir / "cdk.tf.json").read_text())
 
 

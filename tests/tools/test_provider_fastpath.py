@@ -1,0 +1,97 @@
+"""Issue 3: the provider fast path gives the same synth, and fails loudly when the package changes."""
+
+from __future__ import annotations
+
+import filecmp
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import PROJECT_ROOT, run_main
+from tools import provider_fastpath
+
+
+def _tree(root):
+    return sorted(p.relative_to(root) for p in root.rglob("*") if p.is_file())
+
+
+def test_synth_is_byte_identical_with_and_without_the_fast_path(synth, tmp_path):
+    slow_stack = run_main(tmp_path, CDKTF_PROVIDER_FASTPATH="0")
+    assert (slow_stack / "cdk.tf.json").read_bytes() == synth.text.encode()
+    assert _tree(synth.stack_dir) == _tree(slow_stack)
+    for relative in _tree(slow_stack):
+        assert filecmp.cmp(synth.stack_dir / relative, slow_stack / relative, shallow=False), relative
+
+
+def test_discover_finds_the_provider_modules_the_app_imports():
+    found = provider_fastpath.discover()
+    assert {"s3_bucket", "lambda_function", "api_gateway_stage", "provider"} <= set(found)
+    assert not any(name.startswith("_") for name in found)
+
+
+def test_a_different_package_version_is_refused(monkeypatch):
+    monkeypatch.setattr(provider_fastpath.importlib.metadata, "version", lambda _name: "20.2.0")
+    with pytest.raises(provider_fastpath.FastPathError, match="20.2.0"):
+        provider_fastpath.check_shape(provider_fastpath._package_dir())
+
+
+def _copy_loader(tmp_path):
+    source = provider_fastpath._package_dir() / "_jsii"
+    target = tmp_path / "_jsii"
+    target.mkdir()
+    shutil.copy(source / "__init__.py", target / "__init__.py")
+    return target
+
+
+def test_a_tarball_with_another_digest_is_refused(tmp_path):
+    loader = _copy_loader(tmp_path)
+    (loader / provider_fastpath.TARBALL).write_bytes(b"not the pinned assembly")
+    with pytest.raises(provider_fastpath.FastPathError, match="sha256"):
+        provider_fastpath.check_shape(tmp_path)
+
+
+def test_a_changed_loader_layout_is_refused(tmp_path):
+    loader = _copy_loader(tmp_path)
+    (loader / provider_fastpath.TARBALL).write_bytes(b"")
+    (loader / "__init__.py").write_text("import jsii\n")
+    with pytest.raises(provider_fastpath.FastPathError, match="no longer loads"):
+        provider_fastpath.check_shape(tmp_path)
+
+
+def test_importing_a_module_outside_the_trimmed_assembly_fails_loudly():
+    script = (
+        "from tools import provider_fastpath\n"
+        "provider_fastpath.install(['s3_bucket'])\n"
+        "import cdktf_cdktf_provider_aws.s3_bucket\n"
+        "import cdktf_cdktf_provider_aws.sqs_queue\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], cwd=PROJECT_ROOT, capture_output=True, text=True)
+    assert result.returncode != 0
+    assert "FastPathError: cdktf_cdktf_provider_aws.sqs_queue is not in the fast path's trimmed assembly" in result.stderr
+
+
+@pytest.mark.parametrize("switch, fast", [("1", True), ("0", False)])
+def test_the_switch_chooses_between_fast_path_and_ordinary_import(switch, fast):
+    script = (
+        "import sys\n"
+        "from tools import provider_fastpath\n"
+        "installed = provider_fastpath.install()\n"
+        "import cdktf_cdktf_provider_aws.s3_bucket\n"
+        "loaded = [m for m in sys.modules if m.startswith('cdktf_cdktf_provider_aws.')]\n"
+        "print(installed, getattr(sys.modules['cdktf_cdktf_provider_aws'], '__fastpath__', False), len(loaded))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, provider_fastpath.SWITCH: switch},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    installed, marked, loaded = result.stdout.split()
+    assert (installed, marked) == (str(fast), str(fast))
+    # The ordinary package __init__ imports every resource module (~2,200); the fast path a few dozen.
+    assert (int(loaded) < 100) if fast else (int(loaded) > 2000)
