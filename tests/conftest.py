@@ -16,6 +16,7 @@ provider_fastpath.install()
 
 import json  # noqa: E402
 import os  # noqa: E402
+import shutil  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
@@ -82,8 +83,11 @@ def emulator(tmp_path_factory: pytest.TempPathFactory):
 
 
 @pytest.fixture(scope="session")
-def terraform(synth: Synth, emulator: MotoServer) -> Terraform:
-    runner = Terraform(synth.stack_dir, emulator.client_env())
+def terraform(synth: Synth, emulator: MotoServer, tmp_path_factory: pytest.TempPathFactory) -> Terraform:
+    # A copy, so the synthesized folder stays exactly what `python main.py` wrote.
+    workdir = tmp_path_factory.mktemp("terraform") / STACK_NAME
+    shutil.copytree(synth.stack_dir, workdir)
+    runner = Terraform(workdir, emulator.client_env())
     runner.init()
     return runner
 
