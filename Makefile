@@ -15,13 +15,14 @@ export PIPENV_VERBOSITY := -1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CHECKPOINT_DISABLE := 1
 
-.PHONY: help install synth up test test-python test-handler bench clean
+.PHONY: help install synth up test test-python test-handler bench bench-handler clean
 
 help:
 	@echo "make up      install and synthesize cdktf.out/stacks/data-processing/cdk.tf.json"
 	@echo "make test    install everything and run every test (Python and handler)"
 	@echo "make synth   synthesize only"
 	@echo "make bench   benchmark synth wall time and peak memory, with and without the fast path"
+	@echo "make bench-handler  benchmark the handler (cold start, p50/p95) against the emulator"
 	@echo "make clean   remove build output (keeps .venv and node_modules)"
 
 install: .venv/.installed handler/node_modules/.installed
@@ -54,3 +55,6 @@ clean:
 
 bench: install
 	$(VENV_PYTHON) -m tools.bench_synth
+
+bench-handler: install
+	cd handler && npm run --silent bench

@@ -1,103 +1,49 @@
 'use strict';
 // POST /process: parse → read (DynamoDB GetItem) → write (S3 PutObject) → respond.
-// Uses the AWS SDK v3 bundled with nodejs18.x+ and falls back to v2 (nodejs14.x/16.x).
+// Configuration comes from the environment the stack sets: TABLE_NAME, BUCKET_NAME, CDN_DOMAIN.
 
 const crypto = require('crypto');
+const { ClientError, classify } = require('./src/errors');
+const { log } = require('./src/log');
+const { parse } = require('./src/parse');
+const { respond } = require('./src/respond');
+const { read, resultKey, write } = require('./src/store');
 
-// Loaded on first use, so requests refused at parse time never pay for the SDK.
-let sdk;
-const client = () => sdk || (sdk = loadSdk());
-
-function loadSdk() {
-  try {
-    const { DynamoDBClient, GetItemCommand } = require('@aws-sdk/client-dynamodb');
-    const { S3Client, PutObjectCommand } = require('@aws-sdk/client-s3');
-    const dynamo = new DynamoDBClient({});
-    const s3 = new S3Client({ forcePathStyle: Boolean(process.env.AWS_ENDPOINT_URL) });
-    return {
-      version: 3,
-      getItem: (params) => dynamo.send(new GetItemCommand(params)),
-      putObject: (params) => s3.send(new PutObjectCommand(params)),
-    };
-  } catch (error) {
-    if (error.code !== 'MODULE_NOT_FOUND') throw error;
-    const AWS = require('aws-sdk');
-    // v2 ignores AWS_ENDPOINT_URL, so pass it explicitly.
-    const endpoint = process.env.AWS_ENDPOINT_URL;
-    const dynamo = new AWS.DynamoDB(endpoint ? { endpoint } : {});
-    const s3 = new AWS.S3(endpoint ? { endpoint, s3ForcePathStyle: true } : {});
-    return {
-      version: 2,
-      getItem: (params) => dynamo.getItem(params).promise(),
-      putObject: (params) => s3.putObject(params).promise(),
-    };
-  }
-}
-
-class ClientError extends Error {
-  constructor(status, error, message) {
-    super(message);
-    this.status = status;
-    this.error = error;
-  }
-}
-
-function parse(event) {
-  let request;
-  try {
-    request = JSON.parse(event.body || '');
-  } catch (_) {
-    throw new ClientError(400, 'InvalidJson', 'The body must be JSON.');
-  }
-  if (request === null || typeof request !== 'object' || Array.isArray(request)) {
-    throw new ClientError(400, 'InvalidBody', 'The body must be a JSON object.');
-  }
-  if (typeof request.id !== 'string' || !/^[A-Za-z0-9_-]{1,256}$/.test(request.id)) {
-    throw new ClientError(400, 'InvalidId', 'id must be 1-256 letters, digits, "_" or "-".');
-  }
-  return { id: request.id, payload: request.payload === undefined ? null : request.payload };
-}
-
-async function read(id) {
-  const result = await client().getItem({ TableName: process.env.TABLE_NAME, Key: { id: { S: id } } });
-  if (!result.Item) throw new ClientError(404, 'NotFound', `No item with id ${id}.`);
-  return result.Item;
-}
-
-async function write(id, requestId, item, payload) {
-  const key = `results/${id}/${requestId}.json`;
-  const body = JSON.stringify({ item, payload, processedAt: new Date().toISOString(), requestId });
-  await client().putObject({
-    Bucket: process.env.BUCKET_NAME,
-    Key: key,
-    Body: body,
-    ContentType: 'application/json',
-    // Object Lock buckets require an integrity checksum on every write.
-    ContentMD5: crypto.createHash('md5').update(body).digest('base64'),
-  });
-  return key;
-}
-
-function respond(status, body) {
-  return { statusCode: status, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) };
+function config() {
+  const { TABLE_NAME, BUCKET_NAME, CDN_DOMAIN } = process.env;
+  const missing = Object.entries({ TABLE_NAME, BUCKET_NAME, CDN_DOMAIN }).filter(([, value]) => !value);
+  if (missing.length) throw new Error(`Missing environment: ${missing.map(([name]) => name).join(', ')}`);
+  return { table: TABLE_NAME, bucket: BUCKET_NAME, cdnDomain: CDN_DOMAIN };
 }
 
 exports.handler = async (event, context) => {
+  const started = Date.now();
   const requestId = (context && context.awsRequestId) || crypto.randomUUID();
+  let id;
   try {
-    const { id, payload } = parse(event || {});
-    const item = await read(id);
-    const key = await write(id, requestId, item, payload);
-    console.log(JSON.stringify({ level: 'INFO', requestId, id, status: 200 }));
-    return respond(200, { key, url: `https://${process.env.CDN_DOMAIN}/${key}`, requestId });
+    const request = parse(event);
+    id = request.id;
+    const { table, bucket, cdnDomain } = config();
+    const item = await read(table, id);
+    const key = resultKey(id, requestId);
+    await write(bucket, key, { item, payload: request.payload, processedAt: new Date().toISOString(), requestId });
+    log({ level: 'INFO', requestId, id, status: 200, durationMs: Date.now() - started, key });
+    return respond(200, { key, url: `https://${cdnDomain}/${key}`, requestId });
   } catch (error) {
     if (error instanceof ClientError) {
-      console.log(JSON.stringify({ level: 'WARN', requestId, status: error.status, error: error.error }));
-      return respond(error.status, { error: error.error, message: error.message, requestId });
+      log({ level: 'WARN', requestId, id, status: error.status, durationMs: Date.now() - started, error: error.code });
+      return respond(error.status, { error: error.code, message: error.message, requestId }, error.headers);
     }
-    console.log(JSON.stringify({ level: 'ERROR', requestId, status: 500, error: error.name, message: error.message }));
-    return respond(500, { error: 'InternalError', message: 'The request could not be processed.', requestId });
+    const failure = classify(error);
+    log({
+      level: 'ERROR',
+      requestId,
+      id,
+      status: failure.status,
+      durationMs: Date.now() - started,
+      error: failure.code,
+      cause: { name: failure.name, message: error && error.message },
+    });
+    return respond(failure.status, { error: failure.code, message: failure.message, requestId });
   }
 };
-
-exports.parse = parse;

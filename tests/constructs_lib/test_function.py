@@ -52,8 +52,9 @@ def test_package_holds_only_declared_handler_files_and_is_deterministic(tmp_path
     assert first.read_bytes() == second.read_bytes() and first_hash == second_hash
     with zipfile.ZipFile(first) as archive:
         names = archive.namelist()
-    assert "index.js" in names
-    assert not any(n.startswith(("node_modules/", "test/")) or n == "package-lock.json" for n in names)
+    handler_dir = PROJECT_ROOT / "handler"
+    # The handler's own code only: no node_modules, tests, benchmarks or manifests.
+    assert sorted(names) == sorted(["index.js", *(f"src/{p.name}" for p in (handler_dir / "src").glob("*.js"))])
 
 
 def test_function_deploys_the_built_package_with_its_hash(synth):
