@@ -15,10 +15,11 @@ export PIPENV_VERBOSITY := -1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CHECKPOINT_DISABLE := 1
 
-.PHONY: help install synth up test test-python test-handler bench bench-handler clean
+.PHONY: help install synth up down test test-python test-handler bench bench-handler clean
 
 help:
-	@echo "make up      install and synthesize cdktf.out/stacks/data-processing/cdk.tf.json"
+	@echo "make up      install, then deploy the whole stack on a local emulator and process one request"
+	@echo "make down    destroy the local deployment and stop the emulator"
 	@echo "make test    install everything and run every test (Python and handler)"
 	@echo "make synth   synthesize only"
 	@echo "make bench   benchmark synth wall time and peak memory, with and without the fast path"
@@ -40,7 +41,11 @@ synth: install
 	$(VENV_PYTHON) main.py
 	@echo "synthesized: cdktf.out/stacks/data-processing/cdk.tf.json"
 
-up: synth
+up: install
+	$(VENV_PYTHON) -m tools.up up
+
+down: install
+	$(VENV_PYTHON) -m tools.up down
 
 test: install test-python test-handler
 

@@ -11,13 +11,13 @@ from pathlib import Path
 
 from cdktf import TerraformOutput, TerraformStack
 from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
-from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags
 from constructs import Construct
 
 from constructs_lib.alarms import AlarmSpec, HandlerErrorMetric, ProcessingAlarms, ProcessingAlarmsProps
 from constructs_lib.alerts import AlertTopic, AlertTopicProps
 from constructs_lib.api import ProcessApi, ProcessApiProps
 from constructs_lib.api_account import ApiGatewayLoggingAccount, ApiGatewayLoggingAccountProps
+from constructs_lib.aws_provider import ProviderProps, aws_provider
 from constructs_lib.cdn import BucketDistribution, BucketDistributionProps
 from constructs_lib.data_bucket import SecureBucket, SecureBucketProps
 from constructs_lib.function import ProcessorFunction, ProcessorFunctionProps
@@ -38,7 +38,11 @@ class DataProcessingStack(TerraformStack):
     def __init__(self, scope: Construct, id_: str, settings: StackSettings, handler_dir: Path = HANDLER_DIR) -> None:
         super().__init__(scope, id_)
         apply_state_backend(self, settings.backend)
-        AwsProvider(self, "aws", region=REGION, default_tags=[AwsProviderDefaultTags(tags=DEFAULT_TAGS)])
+        aws_provider(
+            self,
+            "aws",
+            ProviderProps(region=REGION, default_tags=DEFAULT_TAGS, emulator_endpoint=settings.emulator_endpoint),
+        )
 
         inputs = StackInputs(self, "inputs")
         prefix = inputs.resource_prefix.string_value
@@ -55,11 +59,19 @@ class DataProcessingStack(TerraformStack):
                 name=name(Name.TABLE),
                 read_capacity=inputs.read_capacity.number_value,
                 write_capacity=inputs.write_capacity.number_value,
+                deletion_protection=settings.protect_stateful,
             ),
         )
 
         # Bucket names are global: the account id keeps equal prefixes in two accounts apart.
-        data = SecureBucket(self, "data", SecureBucketProps(name=f"{name(Name.DATA_BUCKET)}-{account.account_id}"))
+        data = SecureBucket(
+            self,
+            "data",
+            SecureBucketProps(
+                name=f"{name(Name.DATA_BUCKET)}-{account.account_id}",
+                force_destroy=not settings.protect_stateful,
+            ),
+        )
         cdn = BucketDistribution(self, "cdn", BucketDistributionProps(bucket=data, oac_name=name(Name.OAC)))
         data.attach_policy([cdn.read_grant])
 

@@ -8,6 +8,8 @@
 | state region | STATE_REGION | stateRegion | us-east-1 |
 | local state file | STATE_LOCAL_PATH | stateLocalPath | terraform.tfstate (in the stack's folder) |
 | Lambda runtime | LAMBDA_RUNTIME | lambdaRuntime | nodejs22.x |
+| protect stateful resources | PROTECT_STATEFUL (true, false) | protectStateful | true |
+| local emulator endpoint | EMULATOR_ENDPOINT | (environment only) | none: real AWS |
 """
 
 from __future__ import annotations
@@ -34,6 +36,10 @@ def _file_context() -> dict[str, Any]:
 class StackSettings:
     backend: StateBackendProps
     lambda_runtime: str = DEFAULT_RUNTIME
+    # Deletion protection on the table, no force-destroy on the bucket.
+    protect_stateful: bool = True
+    # A moto server's URL: aims the provider at it (`make up`); never set for real AWS.
+    emulator_endpoint: str | None = None
 
     @classmethod
     def load(
@@ -57,4 +63,13 @@ class StackSettings:
                 local_path=pick("STATE_LOCAL_PATH", "stateLocalPath", defaults.local_path),
             ),
             lambda_runtime=pick("LAMBDA_RUNTIME", "lambdaRuntime", DEFAULT_RUNTIME),
+            protect_stateful=_boolean("PROTECT_STATEFUL", pick("PROTECT_STATEFUL", "protectStateful", "true")),
+            emulator_endpoint=environ.get("EMULATOR_ENDPOINT") or None,
         )
+
+
+def _boolean(name: str, value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered not in ("true", "false"):
+        raise ValueError(f"{name} must be true or false, not {value!r}")
+    return lowered == "true"

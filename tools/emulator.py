@@ -1,11 +1,13 @@
 """A moto server (the local AWS emulator) on a free loopback port, owned by this process.
 
-Used by the tests and by `make up`. It is stopped by the PID we started, never by name.
+Used by the tests and by `make up`. It runs tools/moto_server.py (moto with IAM's condition
+rule restored) and is stopped by the PID we started, never by name.
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -14,6 +16,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
 REGION = "us-east-1"
 FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -42,14 +45,16 @@ class MotoServer:
         """Environment for terraform / SDKs aimed at this emulator with fake credentials."""
         return {**FAKE_CREDENTIALS, "AWS_ENDPOINT_URL": self.endpoint, "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION}
 
-    def start(self, timeout: float = 30) -> "MotoServer":
+    def start(self, timeout: float = 30, detach: bool = False) -> "MotoServer":
+        """Start and wait until it answers; `detach` lets it outlive this process (`make up`)."""
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
-        moto = Path(sys.executable).with_name("moto_server")
         self.process = subprocess.Popen(
-            [str(moto), "-H", "127.0.0.1", "-p", str(self.port)],
+            [sys.executable, "-m", "tools.moto_server", "-H", "127.0.0.1", "-p", str(self.port)],
+            cwd=PROJECT_ROOT,
             env={**os.environ, "MOTO_IAM_LOAD_MANAGED_POLICIES": "true"},
             stdout=log,
             stderr=subprocess.STDOUT,
+            start_new_session=detach,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -71,6 +76,26 @@ class MotoServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+    @staticmethod
+    def is_ours(pid: int) -> bool:
+        """Whether `pid` is alive and is one of our emulators (guards against PID reuse)."""
+        try:
+            return "tools.moto_server" in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+        except OSError:
+            return False
+
+    @classmethod
+    def stop_pid(cls, pid: int, timeout: float = 10) -> None:
+        """Stop a detached emulator we started earlier, by its PID."""
+        if not cls.is_ours(pid):
+            return
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while cls.is_ours(pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if cls.is_ours(pid):
+            os.kill(pid, signal.SIGKILL)
 
     def __enter__(self) -> "MotoServer":
         return self.start()

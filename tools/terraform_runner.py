@@ -52,9 +52,8 @@ class Terraform:
 
     def plan(self, variables: Mapping[str, Any], plan_file: str = "plan.bin") -> PlanResult:
         """`terraform plan` with -var inputs; the plan as `terraform show -json` gives it."""
-        var_args = [f"-var={name}={value}" for name, value in variables.items()]
         result = self.run(
-            "plan", "-input=false", "-lock=false", "-json", f"-out={plan_file}", *var_args, check=False
+            "plan", "-input=false", "-lock=false", "-json", f"-out={plan_file}", *self._var_args(variables), check=False
         )
         diagnostics = [
             message["diagnostic"]
@@ -65,6 +64,41 @@ class Terraform:
         if result.returncode == 0:
             plan = json.loads(self.run("show", "-json", plan_file).stdout)
         return PlanResult(result.returncode, diagnostics, plan)
+
+    def apply(self, variables: Mapping[str, Any], stream: bool = False) -> None:
+        """`terraform apply -auto-approve`; with `stream`, its progress goes to this stdout."""
+        self._change("apply", variables, stream)
+
+    def destroy(self, variables: Mapping[str, Any], stream: bool = False) -> None:
+        self._change("destroy", variables, stream)
+
+    def _change(self, command: str, variables: Mapping[str, Any], stream: bool) -> None:
+        args = [command, "-input=false", "-auto-approve", "-no-color", *self._var_args(variables)]
+        if not stream:
+            result = self.run(*args, check=False)
+            if result.returncode != 0:
+                raise RuntimeError(f"terraform {command} failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
+            return
+        terraform_cli.configure()
+        subprocess.run(
+            ["terraform", *args],
+            cwd=self.workdir,
+            env={**os.environ, "TF_IN_AUTOMATION": "1", **self.env},
+            check=True,
+        )
+
+    def outputs(self) -> dict[str, Any]:
+        """Output values by name (sensitive ones included: callers decide what to print)."""
+        raw = json.loads(self.run("output", "-json").stdout)
+        return {name: spec["value"] for name, spec in raw.items()}
+
+    def state_resources(self) -> list[str]:
+        result = self.run("state", "list", check=False)
+        return result.stdout.split() if result.returncode == 0 else []
+
+    @staticmethod
+    def _var_args(variables: Mapping[str, Any]) -> list[str]:
+        return [f"-var={name}={value}" for name, value in variables.items()]
 
     def provider_schema(self) -> dict[str, Any]:
         return json.loads(self.run("providers", "schema", "-json").stdout)

@@ -57,8 +57,8 @@ def test_package_holds_only_declared_handler_files_and_is_deterministic(tmp_path
     assert sorted(names) == sorted(["index.js", *(f"src/{p.name}" for p in (handler_dir / "src").glob("*.js"))])
 
 
-def test_function_deploys_the_built_package_with_its_hash(synth):
+def test_function_deploys_the_built_package_with_its_hash(synth, tmp_path):
     function = synth.only("aws_lambda_function")
     assert (synth.stack_dir / function["filename"]).is_file()
-    _, expected_hash = build_package(PROJECT_ROOT / "handler", synth.outdir / "rebuild")
+    _, expected_hash = build_package(PROJECT_ROOT / "handler", tmp_path)
     assert function["source_code_hash"] == expected_hash

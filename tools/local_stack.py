@@ -1,0 +1,153 @@
+"""The whole stack on a local moto server: synth aimed at it, apply, seed, process one request.
+
+Shared by `make up` / `make down` (tools/up.py) and the end-to-end test. The emulator creates the
+Lambda function but cannot run its code (that needs Docker), so the handler runs in a local node
+process with the environment read back from the deployed function, against the deployed table
+and bucket, fed a real API Gateway proxy event.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from tools.emulator import FAKE_CREDENTIALS, REGION
+from tools.terraform_runner import Terraform
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+HANDLER_DIR = PROJECT_ROOT / "handler"
+STACK_NAME = "data-processing"
+
+# Runs the handler once: the response on stdout, its log lines on stderr.
+_INVOKE_SCRIPT = """
+const { output } = require(process.argv[1] + '/src/log');
+output.write = (line) => process.stderr.write(line);
+const { handler } = require(process.argv[1]);
+handler(JSON.parse(process.argv[2]), { awsRequestId: process.argv[3] })
+  .then((response) => process.stdout.write(JSON.stringify(response)));
+"""
+
+
+@dataclass(frozen=True)
+class Invocation:
+    status: int
+    body: dict[str, Any]
+    headers: dict[str, str]
+    logs: list[dict[str, Any]]
+
+
+def proxy_event(body: Mapping[str, Any], api_key: str, stage: str = "v1") -> dict[str, Any]:
+    """An API Gateway REST proxy-integration event for POST /process, as the API sends it."""
+    request_id = str(uuid.uuid4())
+    return {
+        "resource": "/process",
+        "path": "/process",
+        "httpMethod": "POST",
+        "headers": {"Content-Type": "application/json", "x-api-key": api_key},
+        "multiValueHeaders": {"Content-Type": ["application/json"], "x-api-key": [api_key]},
+        "queryStringParameters": None,
+        "pathParameters": None,
+        "stageVariables": None,
+        "requestContext": {
+            "resourcePath": "/process",
+            "httpMethod": "POST",
+            "stage": stage,
+            "requestId": request_id,
+            "identity": {"apiKey": api_key, "sourceIp": "127.0.0.1"},
+        },
+        "body": json.dumps(body),
+        "isBase64Encoded": False,
+    }
+
+
+@dataclass
+class LocalStack:
+    """One deployment of the stack on one emulator, with its state and synth under `root`."""
+
+    root: Path
+    endpoint: str
+    variables: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def outdir(self) -> Path:
+        return self.root / "cdktf.out"
+
+    @property
+    def state_file(self) -> Path:
+        return self.root / "terraform.tfstate"
+
+    @property
+    def terraform(self) -> Terraform:
+        return Terraform(self.outdir / "stacks" / STACK_NAME, self.client_env())
+
+    def client_env(self) -> dict[str, str]:
+        return {**FAKE_CREDENTIALS, "AWS_ENDPOINT_URL": self.endpoint, "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION}
+
+    def synth(self) -> Path:
+        """`python main.py` aimed at the emulator, with local state and no destroy protection."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        env.update(
+            CDKTF_OUTDIR=str(self.outdir),
+            EMULATOR_ENDPOINT=self.endpoint,
+            STATE_BACKEND="local",
+            STATE_LOCAL_PATH=str(self.state_file),
+            PROTECT_STATEFUL="false",
+        )
+        subprocess.run([sys.executable, "main.py"], cwd=PROJECT_ROOT, env=env, check=True)
+        return self.outdir / "stacks" / STACK_NAME
+
+    def up(self, stream: bool = False) -> dict[str, Any]:
+        """Synth, init and apply; returns the outputs."""
+        self.synth()
+        terraform = self.terraform
+        terraform.init()
+        terraform.apply(self.variables, stream=stream)
+        return terraform.outputs()
+
+    def down(self, stream: bool = False) -> None:
+        if self.state_file.exists():
+            self.terraform.destroy(self.variables, stream=stream)
+
+    def boto3(self, service: str):
+        import boto3
+
+        return boto3.client(
+            service,
+            endpoint_url=self.endpoint,
+            region_name=REGION,
+            aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        )
+
+    def seed_item(self, table: str, item: Mapping[str, str]) -> None:
+        self.boto3("dynamodb").put_item(TableName=table, Item={k: {"S": v} for k, v in item.items()})
+
+    def function_environment(self, function_name: str) -> dict[str, str]:
+        configuration = self.boto3("lambda").get_function_configuration(FunctionName=function_name)
+        return configuration["Environment"]["Variables"]
+
+    def invoke(self, function_name: str, event: Mapping[str, Any]) -> Invocation:
+        """The handler in local node, configured like the deployed function."""
+        env = {**os.environ, **self.function_environment(function_name), **self.client_env()}
+        request_id = event["requestContext"]["requestId"]
+        result = subprocess.run(
+            ["node", "-e", _INVOKE_SCRIPT, str(HANDLER_DIR), json.dumps(event), request_id],
+            cwd=PROJECT_ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        response = json.loads(result.stdout)
+        logs = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
+        return Invocation(response["statusCode"], json.loads(response["body"]), response["headers"], logs)
+
+    def read_result(self, bucket: str, key: str) -> dict[str, Any]:
+        return json.loads(self.boto3("s3").get_object(Bucket=bucket, Key=key)["Body"].read())

@@ -1,0 +1,40 @@
+"""moto's server, with the corrections a TLS-only bucket policy needs.
+
+moto 5.2 ignores `Bool` conditions (so a Deny conditioned on aws:SecureTransport=false denies
+every request), answers DENIED for any statement whose condition does not hold (even an
+Allow), and gives S3's policy evaluation no request context. Together they make a standard
+bucket policy deny every object request, which real S3 never does. This module evaluates
+`Bool`, restores IAM's rule (a statement whose conditions do not hold does not apply), and
+supplies aws:SecureTransport=true: the emulator listens on plain HTTP on loopback only,
+standing in for AWS endpoints that SDKs always reach over TLS. Unconditional statements are
+evaluated exactly as before. Then it runs moto's own server:
+
+    python -m tools.moto_server -H 127.0.0.1 -p PORT
+"""
+
+from __future__ import annotations
+
+from moto.iam import access_control, policy_conditions
+from moto.server import main
+
+_is_action_permitted = access_control.IAMPolicyStatement.is_action_permitted
+REQUEST_CONTEXT = {"aws:SecureTransport": "true"}
+
+
+def _conditions_must_hold(self, action, resource="*", principal=None, incoming_condition_values=None):
+    context = {**REQUEST_CONTEXT, **(incoming_condition_values or {})}
+    if self._statement.get("Condition") and not self._check_conditions(context):
+        return access_control.PermissionResult.NEUTRAL
+    return _is_action_permitted(self, action, resource, principal, context)
+
+
+def _bool_equals(expected, actual) -> bool:
+    expected_values = expected if isinstance(expected, list) else [expected]
+    return str(actual).lower() in (str(value).lower() for value in expected_values)
+
+
+access_control.IAMPolicyStatement.is_action_permitted = _conditions_must_hold
+policy_conditions.CONDITION_OPERATIONS.setdefault("Bool", _bool_equals)
+
+if __name__ == "__main__":
+    main()
