@@ -84,3 +84,7 @@ def test_bucket_name_is_prefixed_and_account_scoped(valid_plan):
     bucket = planned_one(valid_plan, "aws_s3_bucket")
     assert bucket["bucket"] == "dataproc-data-123456789012"  # moto's account id
     assert bucket["object_lock_enabled"] is True
+
+
+def test_bucket_is_not_force_destroyed_by_default(synth):
+    assert synth.only("aws_s3_bucket")["force_destroy"] is False

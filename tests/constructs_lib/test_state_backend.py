@@ -48,3 +48,9 @@ def test_backend_settings_come_from_environment_then_context_then_defaults():
     from_env = StackSettings.load(context.get, environ={"STATE_BUCKET": "from-env", "STATE_BACKEND": "local"}).backend
     assert (from_env.bucket, from_env.key, from_env.kind) == ("from-env", "ctx/key.tfstate", "local")
 
+
+
+def test_stateful_protection_is_on_unless_switched_off():
+    assert StackSettings.load(lambda key: None, environ={}).protect_stateful is True
+    assert StackSettings.load(lambda key: None, environ={"PROTECT_STATEFUL": "false"}).protect_stateful is False
+    assert StackSettings.load({"protectStateful": "false"}.get, environ={}).protect_stateful is False

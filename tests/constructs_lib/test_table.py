@@ -33,3 +33,9 @@ def test_planned_capacities_follow_the_inputs(terraform):
     table = planned_one(result.plan, "aws_dynamodb_table")
     assert (table["read_capacity"], table["write_capacity"]) == (7, 9)
     assert table["server_side_encryption"][0]["enabled"] is True
+
+
+def test_table_is_protected_against_accidental_destroy(synth):
+    table = synth.only("aws_dynamodb_table")
+    assert table["deletion_protection_enabled"] is True
+    assert table["point_in_time_recovery"] == {"enabled": True}

@@ -1,0 +1,272 @@
+"""End to end on the emulator: apply with non-default inputs, read every required property back
+through the AWS API, process a request, re-plan, destroy, and find nothing left.
+
+The tests run in file order on one deployment; the last one destroys it.
+"""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import urlparse
+
+import pytest
+
+from tools.emulator import MotoServer
+from tools.local_stack import LocalStack, proxy_event
+
+INPUTS = {
+    "ResourcePrefix": "e2e-check",
+    "DynamoDbReadCapacity": 7,
+    "DynamoDbWriteCapacity": 6,
+    "AlertEmail": "alerts@example.org",
+}
+PREFIX = INPUTS["ResourcePrefix"]
+TAG = {"Key": "Environment", "Value": "Production"}
+
+# What re-planning a fresh deployment may still change, because moto reads a distribution back
+# differently from CloudFront (see README, "Emulator differences"): the distribution is updated
+# in place, and the bucket policy document that names its ARN is re-read after it.
+EMULATOR_ARTIFACTS = {"aws_cloudfront_distribution", "aws_s3_bucket_policy"}
+# (block, attribute) of the distribution that moto does not round-trip: it drops the origin's
+# OAC id, reports a legacy forwarded_values block beside the cache policy, and an SSL support
+# method for the default certificate.
+DISTRIBUTION_ARTIFACTS = {
+    ("origin", "origin_access_control_id"),
+    ("default_cache_behavior", "forwarded_values"),
+    ("viewer_certificate", "ssl_support_method"),
+}
+
+
+@pytest.fixture(scope="module")
+def deployment(tmp_path_factory):
+    root = tmp_path_factory.mktemp("e2e")
+    with MotoServer(log_path=root / "moto.log") as emulator:
+        stack = LocalStack(root=root, endpoint=emulator.endpoint, variables=dict(INPUTS))
+        outputs = stack.up()
+        try:
+            yield stack, outputs
+        finally:
+            stack.down()
+
+
+@pytest.fixture(scope="module")
+def aws(deployment):
+    stack, _ = deployment
+    return stack.boto3
+
+
+@pytest.fixture(scope="module")
+def outputs(deployment):
+    return deployment[1]
+
+
+def _policy_statements(document: str) -> dict[str, dict]:
+    return {statement["Sid"]: statement for statement in json.loads(document)["Statement"]}
+
+
+def _rest_api_id(outputs) -> str:
+    return urlparse(outputs["api_invoke_url"]).hostname.split(".")[0]
+
+
+def test_bucket_has_object_lock_versioning_encryption_and_no_public_access(aws, outputs):
+    s3, bucket = aws("s3"), outputs["data_bucket_name"]
+    assert bucket == "e2e-check-data-123456789012"
+    assert s3.get_object_lock_configuration(Bucket=bucket)["ObjectLockConfiguration"]["ObjectLockEnabled"] == "Enabled"
+    assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+    (rule,) = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
+    assert rule["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    assert s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True,
+        "IgnorePublicAcls": True,
+        "BlockPublicPolicy": True,
+        "RestrictPublicBuckets": True,
+    }
+    (ownership,) = s3.get_bucket_ownership_controls(Bucket=bucket)["OwnershipControls"]["Rules"]
+    assert ownership["ObjectOwnership"] == "BucketOwnerEnforced"
+
+
+def test_bucket_policy_lets_only_the_distribution_read_and_denies_non_tls(aws, outputs):
+    statements = _policy_statements(aws("s3").get_bucket_policy(Bucket=outputs["data_bucket_name"])["Policy"])
+    assert set(statements) == {"AllowCloudFrontRead", "DenyInsecureTransport"}
+    (distribution,) = aws("cloudfront").list_distributions()["DistributionList"]["Items"]
+    read = statements["AllowCloudFrontRead"]
+    assert read["Principal"] == {"Service": "cloudfront.amazonaws.com"}
+    assert read["Action"] == "s3:GetObject"
+    assert read["Condition"] == {"StringEquals": {"AWS:SourceArn": distribution["ARN"]}}
+    deny = statements["DenyInsecureTransport"]
+    assert (deny["Effect"], deny["Action"], deny["Condition"]) == (
+        "Deny",
+        "s3:*",
+        {"Bool": {"aws:SecureTransport": "false"}},
+    )
+
+
+def test_table_key_capacities_encryption_and_tags(aws, outputs):
+    dynamodb = aws("dynamodb")
+    table = dynamodb.describe_table(TableName=outputs["table_name"])["Table"]
+    assert table["TableName"] == "e2e-check-items"
+    assert table["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}]
+    assert table["AttributeDefinitions"] == [{"AttributeName": "id", "AttributeType": "S"}]
+    throughput = table["ProvisionedThroughput"]
+    assert (throughput["ReadCapacityUnits"], throughput["WriteCapacityUnits"]) == (7, 6)
+    assert table["SSEDescription"]["Status"] == "ENABLED"
+    assert TAG in dynamodb.list_tags_of_resource(ResourceArn=table["TableArn"])["Tags"]
+
+
+def test_function_runtime_environment_and_tags(aws, outputs):
+    function = aws("lambda").get_function(FunctionName=outputs["function_name"])
+    configuration = function["Configuration"]
+    assert configuration["FunctionName"] == "e2e-check-processor"
+    assert configuration["Runtime"] == "nodejs22.x"
+    assert configuration["Environment"]["Variables"] == {
+        "TABLE_NAME": outputs["table_name"],
+        "BUCKET_NAME": outputs["data_bucket_name"],
+        "CDN_DOMAIN": outputs["cloudfront_domain"],
+    }
+    assert function["Tags"]["Environment"] == "Production"
+
+
+def test_function_role_has_only_attached_least_privilege_policies(aws, outputs):
+    iam = aws("iam")
+    role_name = aws("lambda").get_function_configuration(FunctionName=outputs["function_name"])["Role"].split("/")[-1]
+    assert iam.list_role_policies(RoleName=role_name)["PolicyNames"] == []
+    (attached,) = iam.list_attached_role_policies(RoleName=role_name)["AttachedPolicies"]
+    policy = iam.get_policy(PolicyArn=attached["PolicyArn"])["Policy"]
+    document = iam.get_policy_version(PolicyArn=policy["Arn"], VersionId=policy["DefaultVersionId"])["PolicyVersion"]["Document"]
+    document = json.loads(document) if isinstance(document, str) else document
+    table_arn = aws("dynamodb").describe_table(TableName=outputs["table_name"])["Table"]["TableArn"]
+    log_group = f"/aws/lambda/{outputs['function_name']}"
+    def as_list(value):
+        return sorted(value) if isinstance(value, list) else [value]
+
+    assert {(s["Sid"], s["Effect"], *map(tuple, map(as_list, (s["Action"], s["Resource"])))) for s in document["Statement"]} == {
+        ("ReadItems", "Allow", ("dynamodb:GetItem",), (table_arn,)),
+        ("WriteResults", "Allow", ("s3:PutObject",), (f"arn:aws:s3:::{outputs['data_bucket_name']}/*",)),
+        (
+            "WriteOwnLogs",
+            "Allow",
+            ("logs:CreateLogStream", "logs:PutLogEvents"),
+            (f"arn:aws:logs:us-east-1:123456789012:log-group:{log_group}:log-stream:*",),
+        ),
+    }
+
+
+def test_function_log_group_keeps_30_days(aws, outputs):
+    name = f"/aws/lambda/{outputs['function_name']}"
+    (group,) = aws("logs").describe_log_groups(logGroupNamePrefix=name)["logGroups"]
+    assert (group["logGroupName"], group["retentionInDays"]) == (name, 30)
+
+
+def test_api_method_requires_a_key_and_proxies_to_the_function(aws, outputs):
+    apigateway, api_id = aws("apigateway"), _rest_api_id(outputs)
+    (resource,) = [r for r in apigateway.get_resources(restApiId=api_id)["items"] if r["path"] == "/process"]
+    method = apigateway.get_method(restApiId=api_id, resourceId=resource["id"], httpMethod="POST")
+    assert method["apiKeyRequired"] is True
+    integration = apigateway.get_integration(restApiId=api_id, resourceId=resource["id"], httpMethod="POST")
+    function_arn = aws("lambda").get_function_configuration(FunctionName=outputs["function_name"])["FunctionArn"]
+    assert (integration["type"], integration["httpMethod"]) == ("AWS_PROXY", "POST")
+    assert function_arn in integration["uri"]
+    assert apigateway.get_rest_api(restApiId=api_id)["endpointConfiguration"]["types"] == ["REGIONAL"]
+
+
+def test_stage_writes_json_access_logs_to_its_own_group(aws, outputs):
+    stage = aws("apigateway").get_stage(restApiId=_rest_api_id(outputs), stageName="v1")
+    (group,) = aws("logs").describe_log_groups(logGroupNamePrefix="/aws/apigateway/e2e-check-api-access")["logGroups"]
+    assert stage["accessLogSettings"]["destinationArn"] in (group["arn"], group["arn"].removesuffix(":*"))
+    assert {"requestId", "status"} <= set(json.loads(stage["accessLogSettings"]["format"]))
+    account = aws("apigateway").get_account()
+    assert account["cloudwatchRoleArn"].endswith(":role/e2e-check-apigw-cloudwatch")
+
+
+def test_usage_plan_allows_1000_requests_per_day_for_the_key(aws, outputs):
+    apigateway = aws("apigateway")
+    (plan,) = [p for p in apigateway.get_usage_plans()["items"] if p["name"] == "e2e-check-usage-plan"]
+    assert (plan["quota"]["limit"], plan["quota"]["period"]) == (1000, "DAY")
+    assert plan["throttle"]["rateLimit"] > 0 and plan["throttle"]["burstLimit"] > 0
+    assert plan["apiStages"] == [{"apiId": _rest_api_id(outputs), "stage": "v1"}]
+    keys = apigateway.get_usage_plan_keys(usagePlanId=plan["id"])["items"]
+    assert [key["id"] for key in keys] == [outputs["api_key_id"]]
+
+
+def test_distribution_is_https_only_through_an_origin_access_control(aws, outputs):
+    cloudfront = aws("cloudfront")
+    (summary,) = cloudfront.list_distributions()["DistributionList"]["Items"]
+    assert summary["DomainName"] == outputs["cloudfront_domain"]
+    config = cloudfront.get_distribution_config(Id=summary["Id"])["DistributionConfig"]
+    assert config["DefaultCacheBehavior"]["ViewerProtocolPolicy"] in ("redirect-to-https", "https-only")
+    (origin,) = config["Origins"]["Items"]
+    assert origin["DomainName"] == f"{outputs['data_bucket_name']}.s3.us-east-1.amazonaws.com"
+    controls = cloudfront.list_origin_access_controls()["OriginAccessControlList"]["Items"]
+    (oac,) = [c for c in controls if c["Name"] == "e2e-check-data-oac"]
+    assert (oac["OriginAccessControlOriginType"], oac["SigningBehavior"]) == ("s3", "always")
+
+
+def test_topic_emails_the_alert_address_under_its_kms_key(aws, outputs):
+    sns = aws("sns")
+    (subscription,) = sns.list_subscriptions_by_topic(TopicArn=outputs["alert_topic_arn"])["Subscriptions"]
+    assert (subscription["Protocol"], subscription["Endpoint"]) == ("email", "alerts@example.org")
+    key_id = sns.get_topic_attributes(TopicArn=outputs["alert_topic_arn"])["Attributes"]["KmsMasterKeyId"]
+    key = aws("kms").describe_key(KeyId=key_id)["KeyMetadata"]
+    assert key["KeyManager"] == "CUSTOMER"
+    assert aws("kms").get_key_rotation_status(KeyId=key["KeyId"])["KeyRotationEnabled"] is True
+
+
+def test_alarms_notify_the_topic(aws, outputs):
+    alarms = aws("cloudwatch").describe_alarms(AlarmNamePrefix=PREFIX)["MetricAlarms"]
+    metrics = {(a["Namespace"], a["MetricName"]) for a in alarms}
+    assert {("AWS/Lambda", "Errors"), ("AWS/Lambda", "Throttles"), ("AWS/ApiGateway", "5XXError"),
+            ("AWS/DynamoDB", "ReadThrottleEvents"), ("e2e-check/DataProcessor", "HandlerErrors")} == metrics
+    for alarm in alarms:
+        assert alarm["AlarmActions"] == [outputs["alert_topic_arn"]], alarm["AlarmName"]
+    (metric_filter,) = aws("logs").describe_metric_filters(logGroupName=f"/aws/lambda/{outputs['function_name']}")["metricFilters"]
+    assert metric_filter["filterPattern"] == '{ $.level = "ERROR" }'
+
+
+def test_handler_processes_a_request_against_the_deployed_table_and_bucket(deployment):
+    stack, outputs = deployment
+    stack.seed_item(outputs["table_name"], {"id": "e2e-item", "name": "seeded"})
+    invocation = stack.invoke(outputs["function_name"], proxy_event({"id": "e2e-item", "payload": {"n": 1}}, outputs["api_key_value"]))
+    assert invocation.status == 200, invocation
+    assert invocation.body["url"] == f"https://{outputs['cloudfront_domain']}/{invocation.body['key']}"
+    stored = stack.read_result(outputs["data_bucket_name"], invocation.body["key"])
+    assert (stored["item"], stored["payload"]) == ({"id": "e2e-item", "name": "seeded"}, {"n": 1})
+
+
+def test_replan_changes_nothing_but_the_documented_emulator_artifact(deployment):
+    stack, _ = deployment
+    result = stack.terraform.plan(INPUTS, plan_file="replan.plan")
+    assert result.returncode == 0, result.errors
+    changed = {c["type"]: c for c in result.plan["resource_changes"] if c["change"]["actions"] not in (["no-op"], ["read"])}
+    assert set(changed) <= EMULATOR_ARTIFACTS, sorted(changed)
+    if "aws_cloudfront_distribution" in changed:
+        change = changed["aws_cloudfront_distribution"]["change"]
+        assert change["actions"] == ["update"]
+        before, after = change["before"], change["after"]
+        for block, attribute in DISTRIBUTION_ARTIFACTS:
+            for entry in before[block] + after[block]:
+                entry.pop(attribute)
+        assert {k: v for k, v in before.items() if k in after} == {k: v for k, v in after.items() if k in before}
+
+
+def test_destroy_leaves_nothing_behind(deployment, aws):
+    stack, outputs = deployment
+    stack.down()
+    assert stack.terraform.state_resources() == []
+    assert not [b for b in aws("s3").list_buckets()["Buckets"] if b["Name"].startswith(PREFIX)]
+    assert not [t for t in aws("dynamodb").list_tables()["TableNames"] if t.startswith(PREFIX)]
+    assert not [f for f in aws("lambda").list_functions()["Functions"] if f["FunctionName"].startswith(PREFIX)]
+    assert not aws("apigateway").get_rest_apis()["items"]
+    assert not aws("apigateway").get_usage_plans()["items"]
+    assert not aws("apigateway").get_api_keys()["items"]
+    assert not [r for r in aws("iam").list_roles()["Roles"] if r["RoleName"].startswith(PREFIX)]
+    assert not [p for p in aws("iam").list_policies(Scope="Local")["Policies"] if p["PolicyName"].startswith(PREFIX)]
+    assert not aws("logs").describe_log_groups()["logGroups"]
+    assert not aws("cloudwatch").describe_alarms()["MetricAlarms"]
+    assert not aws("sns").list_topics()["Topics"]
+    assert not aws("cloudfront").list_distributions()["DistributionList"].get("Items")
+    kms = aws("kms")
+    keys = [kms.describe_key(KeyId=key["KeyId"])["KeyMetadata"] for key in kms.list_keys()["Keys"]]
+    (topic_key,) = [key for key in keys if key.get("Description", "").startswith("Encrypts the e2e-check-alerts")]
+    # KMS never deletes a key at once: destroy schedules it.
+    assert topic_key["KeyState"] == "PendingDeletion"
+    assert not [a for a in kms.list_aliases()["Aliases"] if a["AliasName"].startswith(f"alias/{PREFIX}")]
