@@ -6,7 +6,7 @@
 const { execFileSync } = require('child_process');
 const path = require('path');
 
-const { startEmulator, testClients } = require('../test/support/emulator');
+const { arrange } = require('../test/support/emulator');
 const { invoke, proxyEvent } = require('../test/support/invoke');
 
 const INVOCATIONS = Number(process.argv[2] || 200);
@@ -41,13 +41,13 @@ function coldStart() {
 }
 
 async function main() {
-  const emulator = await startEmulator();
+  const { emulator } = await arrange({
+    table: 'bench-items',
+    bucket: 'bench-results',
+    item: { id: { S: 'bench' }, value: { N: '1' } },
+    cdnDomain: 'cdn.example',
+  });
   try {
-    const aws = testClients();
-    await aws.createTable('bench-items');
-    await aws.createBucket('bench-results');
-    await aws.putItem('bench-items', { id: { S: 'bench' }, value: { N: '1' } });
-    Object.assign(process.env, { TABLE_NAME: 'bench-items', BUCKET_NAME: 'bench-results', CDN_DOMAIN: 'cdn.example' });
 
     const cold = coldStart();
     const { handler } = require('../index.js');

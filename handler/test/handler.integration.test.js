@@ -4,7 +4,7 @@
 const test = require('node:test');
 const assert = require('node:assert');
 
-const { startEmulator, testClients } = require('./support/emulator');
+const { arrange } = require('./support/emulator');
 const { invoke, proxyEvent } = require('./support/invoke');
 
 const TABLE = 'items';
@@ -14,12 +14,12 @@ let aws;
 let handler;
 
 test.before(async () => {
-  emulator = await startEmulator();
-  aws = testClients();
-  await aws.createTable(TABLE);
-  await aws.createBucket(BUCKET);
-  await aws.putItem(TABLE, { id: { S: 'item-1' }, name: { S: 'first' }, count: { N: '3' } });
-  Object.assign(process.env, { TABLE_NAME: TABLE, BUCKET_NAME: BUCKET, CDN_DOMAIN: 'd111111abcdef8.cloudfront.net' });
+  ({ emulator, aws } = await arrange({
+    table: TABLE,
+    bucket: BUCKET,
+    item: { id: { S: 'item-1' }, name: { S: 'first' }, count: { N: '3' } },
+    cdnDomain: 'd111111abcdef8.cloudfront.net',
+  }));
   ({ handler } = require('../index.js'));
 });
 

@@ -5,7 +5,7 @@ const Module = require('module');
 const test = require('node:test');
 const assert = require('node:assert');
 
-const { startEmulator, testClients } = require('./support/emulator');
+const { arrange } = require('./support/emulator');
 const { invoke, proxyEvent } = require('./support/invoke');
 
 let emulator;
@@ -13,17 +13,13 @@ let aws;
 let handler;
 
 test.before(async () => {
-  emulator = await startEmulator();
-  aws = testClients();
-  await aws.createTable('items-v2');
-  await aws.createBucket('results-v2');
-  await aws.putItem('items-v2', { id: { S: 'item-2' }, flag: { BOOL: true } });
-  Object.assign(process.env, {
-    TABLE_NAME: 'items-v2',
-    BUCKET_NAME: 'results-v2',
-    CDN_DOMAIN: 'cdn.example',
-    AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE: '1',
-  });
+  ({ emulator, aws } = await arrange({
+    table: 'items-v2',
+    bucket: 'results-v2',
+    item: { id: { S: 'item-2' }, flag: { BOOL: true } },
+    cdnDomain: 'cdn.example',
+  }));
+  process.env.AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE = '1';
 
   // From here on, SDK v3 cannot be resolved: the handler must fall back to v2.
   const resolve = Module._resolveFilename;

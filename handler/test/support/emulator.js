@@ -89,4 +89,15 @@ function testClients() {
   };
 }
 
-module.exports = { startEmulator, testClients };
+/** An emulator holding one table (with `item`) and one bucket, and the handler's environment aimed at them. */
+async function arrange({ table, bucket, item, cdnDomain }) {
+  const emulator = await startEmulator();
+  const aws = testClients();
+  await aws.createTable(table);
+  await aws.createBucket(bucket);
+  await aws.putItem(table, item);
+  Object.assign(process.env, { TABLE_NAME: table, BUCKET_NAME: bucket, CDN_DOMAIN: cdnDomain });
+  return { emulator, aws };
+}
+
+module.exports = { arrange, startEmulator, testClients };
