@@ -1,24 +1,29 @@
 """A regional REST API whose POST /process invokes a Lambda function (proxy integration).
 
 REST (API Gateway v1) because usage plans and API keys exist only there. The method requires
-an API key; a usage plan caps each key per day and throttles; access logs go to their own log
-group as one JSON object per request.
+an API key; a usage plan caps each key per day and throttles; bodies are validated against a
+JSON schema before the function is invoked (the handler validates again); access logs go to
+their own encrypted log group as one JSON object per request; the stage is traced by X-Ray.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 
 from cdktf import Fn, ITerraformDependable, TerraformResourceLifecycle
 from cdktf_cdktf_provider_aws.api_gateway_api_key import ApiGatewayApiKey
 from cdktf_cdktf_provider_aws.api_gateway_deployment import ApiGatewayDeployment
+from cdktf_cdktf_provider_aws.api_gateway_gateway_response import ApiGatewayGatewayResponse
 from cdktf_cdktf_provider_aws.api_gateway_integration import ApiGatewayIntegration
 from cdktf_cdktf_provider_aws.api_gateway_method import ApiGatewayMethod
 from cdktf_cdktf_provider_aws.api_gateway_method_settings import (
     ApiGatewayMethodSettings,
     ApiGatewayMethodSettingsSettings,
 )
+from cdktf_cdktf_provider_aws.api_gateway_model import ApiGatewayModel
+from cdktf_cdktf_provider_aws.api_gateway_request_validator import ApiGatewayRequestValidator
 from cdktf_cdktf_provider_aws.api_gateway_resource import ApiGatewayResource
 from cdktf_cdktf_provider_aws.api_gateway_rest_api import (
     ApiGatewayRestApi,
@@ -60,6 +65,28 @@ ACCESS_LOG_FORMAT = json.dumps(
     separators=(",", ":"),
 )
 
+# The request contract (handler/src/parse.js), as far as JSON schema draft-04 can say it;
+# the handler also refuses ids containing "..".
+REQUEST_SCHEMA = json.dumps(
+    {
+        "$schema": "http://json-schema.org/draft-04/schema#",
+        "title": "ProcessRequest",
+        "type": "object",
+        "required": ["id"],
+        "additionalProperties": False,
+        "properties": {
+            "id": {"type": "string", "minLength": 1, "maxLength": 256, "pattern": "^[A-Za-z0-9][A-Za-z0-9._:-]*$"},
+            "payload": {"type": "object"},
+        },
+    },
+    separators=(",", ":"),
+)
+SCHEMA_DIGEST = hashlib.sha256(REQUEST_SCHEMA.encode()).hexdigest()
+# A refused body answers in the handler's error shape, not API Gateway's default.
+BAD_BODY_TEMPLATE = (
+    '{"error":"InvalidBody","message":$context.error.validationErrorString,"requestId":"$context.requestId"}'
+)
+
 
 @dataclass(frozen=True)
 class ProcessApiProps:
@@ -76,6 +103,9 @@ class ProcessApiProps:
     rate_limit: float = 10
     burst_limit: int = 20
     access_log_retention_days: int = 30
+    # Customer-managed key for the access log group.
+    log_key_arn: str | None = None
+    xray_tracing: bool = True
 
 
 class ProcessApi(Construct):
@@ -88,6 +118,7 @@ class ProcessApi(Construct):
             name=props.name,
             description="POST /process: validates a request and hands it to the processor function",
             endpoint_configuration=ApiGatewayRestApiEndpointConfiguration(types=["REGIONAL"]),
+            lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
         )
         resource = ApiGatewayResource(
             self,
@@ -95,6 +126,30 @@ class ProcessApi(Construct):
             rest_api_id=self.rest_api.id,
             parent_id=self.rest_api.root_resource_id,
             path_part=props.path_part,
+        )
+        model = ApiGatewayModel(
+            self,
+            "request-model",
+            rest_api_id=self.rest_api.id,
+            name="ProcessRequest",
+            content_type="application/json",
+            schema=REQUEST_SCHEMA,
+        )
+        validator = ApiGatewayRequestValidator(
+            self,
+            "request-validator",
+            rest_api_id=self.rest_api.id,
+            name="body",
+            validate_request_body=True,
+            validate_request_parameters=False,
+        )
+        ApiGatewayGatewayResponse(
+            self,
+            "bad-body-response",
+            rest_api_id=self.rest_api.id,
+            response_type="BAD_REQUEST_BODY",
+            status_code="400",
+            response_templates={"application/json": BAD_BODY_TEMPLATE},
         )
         self.method = ApiGatewayMethod(
             self,
@@ -104,6 +159,8 @@ class ProcessApi(Construct):
             http_method="POST",
             authorization="NONE",
             api_key_required=True,
+            request_models={"application/json": model.name},
+            request_validator_id=validator.id,
         )
         integration = ApiGatewayIntegration(
             self,
@@ -129,8 +186,13 @@ class ProcessApi(Construct):
             self,
             "deployment",
             rest_api_id=self.rest_api.id,
-            # A new deployment whenever the API's shape changes; the stage then moves to it.
-            triggers={"redeployment": Fn.sha1(Fn.jsonencode([resource.id, self.method.id, integration.id, integration.uri]))},
+            # A new deployment whenever the API's shape changes; the stage then moves to it. The
+            # schema is hashed as written (its read-back form may be normalised).
+            triggers={
+                "redeployment": Fn.sha1(
+                    Fn.jsonencode([resource.id, self.method.id, integration.id, integration.uri, validator.id, SCHEMA_DIGEST])
+                )
+            },
             lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
             depends_on=[self.method, integration],
         )
@@ -139,7 +201,9 @@ class ProcessApi(Construct):
             "access-logs",
             name=props.access_log_group_name,
             retention_in_days=props.access_log_retention_days,
+            kms_key_id=props.log_key_arn,
         )
+
         self.stage = ApiGatewayStage(
             self,
             "stage",
@@ -150,6 +214,7 @@ class ProcessApi(Construct):
                 destination_arn=self.access_logs.arn,
                 format=ACCESS_LOG_FORMAT,
             ),
+            xray_tracing_enabled=props.xray_tracing,
             depends_on=[props.logging_account],
         )
         ApiGatewayMethodSettings(

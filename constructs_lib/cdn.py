@@ -2,7 +2,7 @@
 
 The origin is the bucket's REST endpoint (a website endpoint cannot use Origin Access Control);
 `read_grant` is the one bucket-policy statement the bucket needs to let only this distribution
-read its objects.
+read its objects. Responses carry security headers; viewers in embargoed countries are refused.
 """
 
 from __future__ import annotations
@@ -23,10 +23,14 @@ from constructs import Construct
 from constructs_lib.data_bucket import SecureBucket
 from constructs_lib.iam import Condition, Statement
 
-# AWS managed cache policy "Managed-CachingOptimized": a documented, global constant id
-# (looking it up by name needs ListCachePolicies, which the local emulator lacks).
+# AWS managed policies are documented, global constant ids (looking them up by name needs
+# List*Policies, which the local emulator lacks): "Managed-CachingOptimized" and
+# "Managed-SecurityHeadersPolicy" (HSTS, nosniff, frame denial, referrer policy, XSS filter).
 CACHING_OPTIMIZED_POLICY_ID = "658327ea-f89d-4fab-a63d-7e88639e58f6"
+SECURITY_HEADERS_POLICY_ID = "67f7725c-6f97-4210-82d7-5512b31e9d03"
 ORIGIN_ID = "data-bucket"
+# Comprehensively embargoed under US export rules; override with `blocked_countries`.
+EMBARGOED_COUNTRIES = ("CU", "IR", "KP", "SY")
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,10 @@ class BucketDistributionProps:
     viewer_protocol_policy: str = "redirect-to-https"
     price_class: str = "PriceClass_100"
     cache_policy_id: str = CACHING_OPTIMIZED_POLICY_ID
+    response_headers_policy_id: str = SECURITY_HEADERS_POLICY_ID
+    blocked_countries: tuple[str, ...] = EMBARGOED_COUNTRIES
+    default_root_object: str = "index.html"
+    web_acl_arn: str | None = None
 
 
 class BucketDistribution(Construct):
@@ -61,6 +69,8 @@ class BucketDistribution(Construct):
             is_ipv6_enabled=True,
             http_version="http2and3",
             price_class=props.price_class,
+            default_root_object=props.default_root_object,
+            web_acl_id=props.web_acl_arn,
             origin=[
                 CloudfrontDistributionOrigin(
                     origin_id=ORIGIN_ID,
@@ -74,10 +84,14 @@ class BucketDistribution(Construct):
                 allowed_methods=["GET", "HEAD"],
                 cached_methods=["GET", "HEAD"],
                 cache_policy_id=props.cache_policy_id,
+                response_headers_policy_id=props.response_headers_policy_id,
                 compress=True,
             ),
             restrictions=CloudfrontDistributionRestrictions(
-                geo_restriction=CloudfrontDistributionRestrictionsGeoRestriction(restriction_type="none")
+                geo_restriction=CloudfrontDistributionRestrictionsGeoRestriction(
+                    restriction_type="blacklist" if props.blocked_countries else "none",
+                    locations=list(props.blocked_countries) or None,
+                )
             ),
             viewer_certificate=CloudfrontDistributionViewerCertificate(cloudfront_default_certificate=True),
         )

@@ -1,4 +1,5 @@
-"""An S3 bucket that is private, encrypted, versioned and Object Lock enabled from creation."""
+"""An S3 bucket that is private, encrypted, versioned, lifecycle-managed and (by default)
+Object Lock enabled from creation, with access logs and EventBridge notifications."""
 
 from __future__ import annotations
 
@@ -7,6 +8,21 @@ from typing import Sequence
 
 import jsii
 from cdktf_cdktf_provider_aws.s3_bucket import S3Bucket
+from cdktf_cdktf_provider_aws.s3_bucket_lifecycle_configuration import (
+    S3BucketLifecycleConfiguration,
+    S3BucketLifecycleConfigurationRule,
+    S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload,
+    S3BucketLifecycleConfigurationRuleExpiration,
+    S3BucketLifecycleConfigurationRuleFilter,
+    S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration,
+)
+from cdktf_cdktf_provider_aws.s3_bucket_logging import S3BucketLoggingA
+from cdktf_cdktf_provider_aws.s3_bucket_notification import S3BucketNotification
+from cdktf_cdktf_provider_aws.s3_bucket_object_lock_configuration import (
+    S3BucketObjectLockConfigurationA,
+    S3BucketObjectLockConfigurationRuleA,
+    S3BucketObjectLockConfigurationRuleDefaultRetentionA,
+)
 from cdktf_cdktf_provider_aws.s3_bucket_ownership_controls import (
     S3BucketOwnershipControls,
     S3BucketOwnershipControlsRule,
@@ -28,13 +44,30 @@ from constructs_lib.iam import Condition, Statement, policy_document
 
 
 @dataclass(frozen=True)
+class BucketLifecycle:
+    # Old versions of overwritten or deleted objects are kept this long, then removed.
+    noncurrent_days: int = 90
+    abort_multipart_days: int = 7
+    # Current objects too (log buckets); None keeps them.
+    expire_days: int | None = None
+
+
+@dataclass(frozen=True)
 class SecureBucketProps:
     name: str
     # Object Lock can only be switched on when the bucket is created; it needs versioning.
     object_lock: bool = True
-    # SSE-S3: CloudFront (OAC) cannot decrypt objects under the AWS-managed aws/s3 KMS key.
+    # Default GOVERNANCE retention of every new object version, in days; 0 sets none. Under
+    # retention a version cannot be deleted (so neither can the bucket) before it expires,
+    # unless the caller holds s3:BypassGovernanceRetention (Terraform's force_destroy uses it).
+    object_lock_days: int = 0
+    # SSE-S3: CloudFront (OAC) cannot decrypt objects under the AWS-managed aws/s3 KMS key,
+    # and S3 server access logs can only be delivered to SSE-S3 buckets.
     sse_algorithm: str = "AES256"
     force_destroy: bool = False
+    lifecycle: BucketLifecycle = BucketLifecycle()
+    # Object-level events to EventBridge, for whatever consumes the bucket's results.
+    eventbridge_notifications: bool = True
 
 
 class SecureBucket(Construct):
@@ -76,12 +109,53 @@ class SecureBucket(Construct):
                 )
             ],
         )
-        S3BucketVersioningA(
+        versioning = S3BucketVersioningA(
             self,
             "versioning",
             bucket=self.bucket.id,
             versioning_configuration=S3BucketVersioningVersioningConfiguration(status="Enabled"),
         )
+        if props.object_lock and props.object_lock_days > 0:
+            S3BucketObjectLockConfigurationA(
+                self,
+                "object-lock",
+                bucket=self.bucket.id,
+                rule=S3BucketObjectLockConfigurationRuleA(
+                    default_retention=S3BucketObjectLockConfigurationRuleDefaultRetentionA(
+                        mode="GOVERNANCE", days=props.object_lock_days
+                    )
+                ),
+                # Object Lock settings need versioning: removed before it on destroy.
+                depends_on=[versioning],
+            )
+        lifecycle = props.lifecycle
+        S3BucketLifecycleConfiguration(
+            self,
+            "lifecycle",
+            bucket=self.bucket.id,
+            rule=[
+                S3BucketLifecycleConfigurationRule(
+                    id="expire-old-versions",
+                    status="Enabled",
+                    filter=[S3BucketLifecycleConfigurationRuleFilter(prefix="")],
+                    noncurrent_version_expiration=[
+                        S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(noncurrent_days=lifecycle.noncurrent_days)
+                    ],
+                    abort_incomplete_multipart_upload=[
+                        S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(
+                            days_after_initiation=lifecycle.abort_multipart_days
+                        )
+                    ],
+                    expiration=[S3BucketLifecycleConfigurationRuleExpiration(days=lifecycle.expire_days)]
+                    if lifecycle.expire_days
+                    else None,
+                )
+            ],
+            # Lifecycle rules on noncurrent versions need versioning first.
+            depends_on=[versioning],
+        )
+        if props.eventbridge_notifications:
+            S3BucketNotification(self, "notifications", bucket=self.bucket.id, eventbridge=True)
         S3BucketOwnershipControls(
             self,
             "ownership",
@@ -94,6 +168,20 @@ class SecureBucket(Construct):
     @property
     def objects_arn(self) -> str:
         return f"{self.bucket.arn}/*"
+
+    def send_access_logs_to(self, target: "SecureBucket", prefix: str) -> S3BucketLoggingA:
+        """Server access logs into `target`, whose policy must already let S3's logging service
+        write under `prefix` (S3 checks it when logging is switched on)."""
+        if target.policy is None:
+            raise ValueError(f"{target.node.path}: attach its policy (granting log delivery) first")
+        return S3BucketLoggingA(
+            self,
+            "access-logs",
+            bucket=self.bucket.id,
+            target_bucket=target.bucket.bucket,
+            target_prefix=prefix,
+            depends_on=[target.policy],
+        )
 
     def attach_policy(self, grants: Sequence[Statement] = ()) -> S3BucketPolicy:
         """The bucket policy: `grants` plus a deny of every non-TLS request."""

@@ -10,8 +10,11 @@ from cdktf import AssetType, TerraformAsset
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.lambda_function import (
     LambdaFunction,
+    LambdaFunctionDeadLetterConfig,
     LambdaFunctionEnvironment,
+    LambdaFunctionTracingConfig,
 )
+from cdktf_cdktf_provider_aws.sqs_queue import SqsQueue
 from constructs import Construct
 
 from constructs_lib.iam import ServiceRole, ServiceRoleProps, Statement
@@ -26,8 +29,12 @@ class ProcessorFunctionProps:
     source_dir: Path
     build_dir: Path
     environment: Mapping[str, str]
-    # Everything the function may do besides writing its own logs.
+    # Everything the handler calls; the runtime's own needs (logs, X-Ray, the dead-letter
+    # queue, the key) are added here.
     statements: Sequence[Statement]
+    # A customer-managed key for the log group, the environment and the dead-letter queue.
+    key_arn: str
+    dead_letter_queue_name: str
     runtime: str = DEFAULT_RUNTIME
     handler: str = "index.handler"
     memory_size: int = 256
@@ -35,7 +42,10 @@ class ProcessorFunctionProps:
     architecture: str = "arm64"
     log_retention_days: int = 30
     description: str = "Processes POST /process requests"
-    extra_managed_policy_arns: Sequence[str] = ()
+    # Caps what one function can take from the account's concurrency (and its bill).
+    reserved_concurrency: int = 10
+    tracing_mode: str = "Active"
+    dead_letter_retention_seconds: int = 14 * 24 * 3600
 
 
 class ProcessorFunction(Construct):
@@ -51,12 +61,28 @@ class ProcessorFunction(Construct):
             "log-group",
             name=f"/aws/lambda/{props.name}",
             retention_in_days=props.log_retention_days,
+            kms_key_id=props.key_arn,
         )
-        write_own_logs = Statement(
-            sid="WriteOwnLogs",
-            actions=["logs:CreateLogStream", "logs:PutLogEvents"],
-            resources=[f"{self.log_group.arn}:log-stream:*"],
+        # Only asynchronous invocations reach it (API Gateway invokes synchronously); it keeps
+        # their failed events instead of dropping them.
+        self.dead_letter_queue = SqsQueue(
+            self,
+            "dead-letter-queue",
+            name=props.dead_letter_queue_name,
+            kms_master_key_id=props.key_arn,
+            message_retention_seconds=props.dead_letter_retention_seconds,
         )
+        runtime_statements = [
+            Statement(
+                sid="WriteOwnLogs",
+                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                resources=[f"{self.log_group.arn}:log-stream:*"],
+            ),
+            # X-Ray has no resource-level permissions: these two actions on "*" are its minimum.
+            Statement(sid="SendTraces", actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords"], resources=["*"]),
+            Statement(sid="DeadLetter", actions=["sqs:SendMessage"], resources=[self.dead_letter_queue.arn]),
+            Statement(sid="UseKey", actions=["kms:Decrypt", "kms:GenerateDataKey"], resources=[props.key_arn]),
+        ]
         self.role = ServiceRole(
             self,
             "role",
@@ -64,8 +90,7 @@ class ProcessorFunction(Construct):
                 name=props.role_name,
                 service="lambda.amazonaws.com",
                 description=f"Execution role of {props.name}",
-                policies={props.policy_name: [*props.statements, write_own_logs]},
-                managed_policy_arns=props.extra_managed_policy_arns,
+                policies={props.policy_name: [*props.statements, *runtime_statements]},
             ),
         )
 
@@ -85,6 +110,10 @@ class ProcessorFunction(Construct):
             filename=asset.path,
             source_code_hash=package_hash,
             environment=LambdaFunctionEnvironment(variables=dict(props.environment)),
+            kms_key_arn=props.key_arn,
+            tracing_config=LambdaFunctionTracingConfig(mode=props.tracing_mode),
+            reserved_concurrent_executions=props.reserved_concurrency,
+            dead_letter_config=LambdaFunctionDeadLetterConfig(target_arn=self.dead_letter_queue.arn),
             # The log group and the attached policies must exist before the first invocation.
             depends_on=[self.log_group, *self.role.attachments],
         )

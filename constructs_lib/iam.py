@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Sequence
 
+from cdktf import Fn
 from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
     DataAwsIamPolicyDocument,
     DataAwsIamPolicyDocumentStatement,
@@ -59,9 +60,29 @@ class Statement:
         )
 
 
+    def as_json(self) -> dict:
+        """The statement in IAM's JSON grammar (for policies written inline, e.g. key policies)."""
+        rendered: dict = {"Sid": self.sid, "Effect": self.effect, "Action": list(self.actions)}
+        if self.resources is not None:
+            rendered["Resource"] = list(self.resources)
+        if self.principals:
+            rendered["Principal"] = "*" if "*" in self.principals else {k: list(v) for k, v in self.principals.items()}
+        if self.conditions:
+            rendered["Condition"] = {}
+            for c in self.conditions:
+                rendered["Condition"].setdefault(c.test, {})[c.variable] = list(c.values)
+        return rendered
+
+
 def policy_document(scope: Construct, id_: str, statements: Sequence[Statement]) -> DataAwsIamPolicyDocument:
     """A policy document rendered by the provider (valid JSON, stable ordering in plans)."""
     return DataAwsIamPolicyDocument(scope, id_, statement=[s.render() for s in statements])
+
+
+def policy_json(statements: Sequence[Statement]) -> str:
+    """The same statements as a JSON string, for resource policies that are never IAM policies
+    (a KMS key policy's Resource "*" means "this key", which IAM-policy scanners misread)."""
+    return Fn.jsonencode({"Version": "2012-10-17", "Statement": [s.as_json() for s in statements]})
 
 
 @dataclass(frozen=True)

@@ -28,10 +28,12 @@ class Name(Enum):
     """Derived names. Limits: S3 63, IAM role 64, Lambda 64, CloudFront OAC 64, others larger."""
 
     DATA_BUCKET = NameRule("-data", 63, account_scoped=True)
+    LOG_BUCKET = NameRule("-logs", 63, account_scoped=True)
     TABLE = NameRule("-items", 255)
     FUNCTION = NameRule("-processor", 64)
     FUNCTION_ROLE = NameRule("-processor-role", 64)
     FUNCTION_POLICY = NameRule("-processor-access", 128)
+    DEAD_LETTER_QUEUE = NameRule("-processor-dlq", 80)
     API = NameRule("-api", 1024)
     API_KEY = NameRule("-api-key", 1024)
     USAGE_PLAN = NameRule("-usage-plan", 1024)
@@ -39,7 +41,7 @@ class Name(Enum):
     API_LOGGING_ROLE = NameRule("-apigw-cloudwatch", 64)
     OAC = NameRule("-data-oac", 64)
     TOPIC = NameRule("-alerts", 256)
-    TOPIC_KEY_ALIAS = NameRule("-alerts", 250)
+    KEY_ALIAS = NameRule("-key", 250)
     HANDLER_ERROR_FILTER = NameRule("-processor-handler-errors", 512)
     METRIC_NAMESPACE = NameRule("/DataProcessor", 255)
     ALARM_LAMBDA_ERRORS = NameRule("-processor-errors", 255)

@@ -2,6 +2,7 @@
 
     client ──POST /process (API key)──▶ API Gateway ──▶ Lambda ──GetItem──▶ DynamoDB
                                                           └──PutObject──▶ S3 ◀── CloudFront (HTTPS, OAC)
+                                                                          └─access logs─▶ S3 (logs)
     Lambda / API / table metrics + handler error lines ──▶ CloudWatch alarms ──▶ SNS (KMS) ──▶ email
 """
 
@@ -19,9 +20,11 @@ from constructs_lib.api import ProcessApi, ProcessApiProps
 from constructs_lib.api_account import ApiGatewayLoggingAccount, ApiGatewayLoggingAccountProps
 from constructs_lib.aws_provider import ProviderProps, aws_provider
 from constructs_lib.cdn import BucketDistribution, BucketDistributionProps
-from constructs_lib.data_bucket import SecureBucket, SecureBucketProps
+from constructs_lib.data_bucket import BucketLifecycle, SecureBucket, SecureBucketProps
+from constructs_lib.encryption_key import ServiceKey, ServiceKeyProps
 from constructs_lib.function import ProcessorFunction, ProcessorFunctionProps
-from constructs_lib.iam import Statement
+from constructs_lib.guardrails import apply_guardrails
+from constructs_lib.iam import Condition, Statement
 from constructs_lib.inputs import StackInputs
 from constructs_lib.naming import Name, derive
 from constructs_lib.state_backend import apply_state_backend
@@ -31,6 +34,7 @@ from stacks.settings import PROJECT_ROOT, StackSettings
 REGION = "us-east-1"
 DEFAULT_TAGS = {"Environment": "Production"}
 HANDLER_DIR = PROJECT_ROOT / "handler"
+ACCESS_LOG_PREFIX = "s3-access/"
 BUILD_DIR = PROJECT_ROOT / ".build"
 
 
@@ -51,6 +55,15 @@ class DataProcessingStack(TerraformStack):
             return derive(prefix, kind)
 
         account = DataAwsCallerIdentity(self, "account")
+        key = ServiceKey(
+            self,
+            "key",
+            ServiceKeyProps(
+                alias=name(Name.KEY_ALIAS),
+                description="Encrypts the data-processing stack's alerts, logs, queue and function settings",
+                region=REGION,
+            ),
+        ).key
 
         table = ItemsTable(
             self,
@@ -64,14 +77,41 @@ class DataProcessingStack(TerraformStack):
         )
 
         # Bucket names are global: the account id keeps equal prefixes in two accounts apart.
+        # An Object Lock bucket cannot receive server access logs, hence a bucket of their own.
+        logs = SecureBucket(
+            self,
+            "logs",
+            SecureBucketProps(
+                name=f"{name(Name.LOG_BUCKET)}-{account.account_id}",
+                object_lock=False,
+                force_destroy=not settings.protect_stateful,
+                lifecycle=BucketLifecycle(noncurrent_days=30, expire_days=365),
+            ),
+        )
         data = SecureBucket(
             self,
             "data",
             SecureBucketProps(
                 name=f"{name(Name.DATA_BUCKET)}-{account.account_id}",
+                object_lock_days=settings.object_lock_days,
                 force_destroy=not settings.protect_stateful,
             ),
         )
+        logs.attach_policy(
+            [
+                Statement(
+                    sid="S3ServerAccessLogs",
+                    actions=["s3:PutObject"],
+                    resources=[f"{logs.bucket.arn}/{ACCESS_LOG_PREFIX}*"],
+                    principals={"Service": ["logging.s3.amazonaws.com"]},
+                    conditions=[
+                        Condition("ArnLike", "aws:SourceArn", [data.bucket.arn]),
+                        Condition("StringEquals", "aws:SourceAccount", [account.account_id]),
+                    ],
+                )
+            ]
+        )
+        data.send_access_logs_to(logs, ACCESS_LOG_PREFIX)
         cdn = BucketDistribution(self, "cdn", BucketDistributionProps(bucket=data, oac_name=name(Name.OAC)))
         data.attach_policy([cdn.read_grant])
 
@@ -90,6 +130,8 @@ class DataProcessingStack(TerraformStack):
                     "BUCKET_NAME": data.bucket.bucket,
                     "CDN_DOMAIN": cdn.distribution.domain_name,
                 },
+                key_arn=key.arn,
+                dead_letter_queue_name=name(Name.DEAD_LETTER_QUEUE),
                 # Exactly what the handler calls.
                 statements=[
                     Statement(sid="ReadItems", actions=["dynamodb:GetItem"], resources=[table.table.arn]),
@@ -111,13 +153,14 @@ class DataProcessingStack(TerraformStack):
                 access_log_group_name=f"/aws/apigateway/{name(Name.API_ACCESS_LOGS)}",
                 function=processor.function,
                 logging_account=logging_account.account,
+                log_key_arn=key.arn,
             ),
         )
 
         alerts = AlertTopic(
             self,
             "alerts",
-            AlertTopicProps(topic_name=name(Name.TOPIC), key_alias=name(Name.TOPIC_KEY_ALIAS), email=inputs.alert_email.string_value),
+            AlertTopicProps(topic_name=name(Name.TOPIC), email=inputs.alert_email.string_value, key_arn=key.arn),
         )
         function_dimensions = {"FunctionName": processor.function.function_name}
         ProcessingAlarms(
@@ -169,6 +212,7 @@ class DataProcessingStack(TerraformStack):
             "api_key_id": (api.api_key.id, "Id of the API key (aws apigateway get-api-key --include-value)"),
             "cloudfront_domain": (cdn.distribution.domain_name, "HTTPS domain serving processing results"),
             "data_bucket_name": (data.bucket.bucket, "Bucket holding processing results"),
+            "log_bucket_name": (logs.bucket.bucket, "Bucket holding the data bucket's server access logs"),
             "table_name": (table.table.name, "DynamoDB table read by the handler"),
             "function_name": (processor.function.function_name, "Lambda function processing requests"),
             "alert_topic_arn": (alerts.topic.arn, "SNS topic receiving alarms"),
@@ -182,3 +226,4 @@ class DataProcessingStack(TerraformStack):
             description="The API key itself (terraform output -raw api_key_value)",
             sensitive=True,
         )
+        apply_guardrails(self, region=REGION, required_tags=DEFAULT_TAGS)

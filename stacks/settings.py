@@ -9,6 +9,7 @@
 | local state file | STATE_LOCAL_PATH | stateLocalPath | terraform.tfstate (in the stack's folder) |
 | Lambda runtime | LAMBDA_RUNTIME | lambdaRuntime | nodejs22.x |
 | protect stateful resources | PROTECT_STATEFUL (true, false) | protectStateful | true |
+| Object Lock default retention (days, 0 = none) | OBJECT_LOCK_DAYS | objectLockDays | 1 |
 | local emulator endpoint | EMULATOR_ENDPOINT | (environment only) | none: real AWS |
 """
 
@@ -38,6 +39,8 @@ class StackSettings:
     lambda_runtime: str = DEFAULT_RUNTIME
     # Deletion protection on the table, no force-destroy on the bucket.
     protect_stateful: bool = True
+    # Default GOVERNANCE retention of result objects, in days (0: none).
+    object_lock_days: int = 1
     # A moto server's URL: aims the provider at it (`make up`); never set for real AWS.
     emulator_endpoint: str | None = None
 
@@ -52,7 +55,11 @@ class StackSettings:
         defaults = StateBackendProps()
 
         def pick(env: str, key: str, default: str) -> str:
-            return str(environ.get(env) or context(key) or file_context.get(key) or default)
+            # `is not None`, not truthiness: 0 and false are real answers.
+            for value in (environ.get(env), context(key), file_context.get(key)):
+                if value is not None and value != "":
+                    return str(value).lower() if isinstance(value, bool) else str(value)
+            return default
 
         return cls(
             backend=StateBackendProps(
@@ -64,8 +71,15 @@ class StackSettings:
             ),
             lambda_runtime=pick("LAMBDA_RUNTIME", "lambdaRuntime", DEFAULT_RUNTIME),
             protect_stateful=_boolean("PROTECT_STATEFUL", pick("PROTECT_STATEFUL", "protectStateful", "true")),
+            object_lock_days=_whole("OBJECT_LOCK_DAYS", pick("OBJECT_LOCK_DAYS", "objectLockDays", "1")),
             emulator_endpoint=environ.get("EMULATOR_ENDPOINT") or None,
         )
+
+
+def _whole(name: str, value: str) -> int:
+    if not value.strip().isdigit():
+        raise ValueError(f"{name} must be a whole number of days (0 for none), not {value!r}")
+    return int(value)
 
 
 def _boolean(name: str, value: str) -> bool:

@@ -53,6 +53,18 @@ class Synth:
     def data(self, data_type: str) -> dict[str, dict[str, Any]]:
         return self.json["data"].get(data_type, {})
 
+    def bucket_address(self, object_lock: bool) -> str:
+        """The data bucket (Object Lock) or the log bucket (no Object Lock)."""
+        (address,) = [a for a, b in self.resources("aws_s3_bucket").items() if b["object_lock_enabled"] is object_lock]
+        return address
+
+    def on_bucket(self, resource_type: str, bucket_address: str) -> dict[str, Any]:
+        """The one resource of a type that configures the given bucket."""
+        (config,) = [
+            c for c in self.resources(resource_type).values() if c["bucket"] == f"${{aws_s3_bucket.{bucket_address}.id}}"
+        ]
+        return config
+
     def referenced(self, expression: str) -> dict[str, Any]:
         """What a reference such as ${aws_x.name.arn} or ${data.aws_y.name.json} points at."""
         parts = expression.removeprefix("${").removesuffix("}").split(".")

@@ -99,6 +99,9 @@ class LocalStack:
             STATE_BACKEND="local",
             STATE_LOCAL_PATH=str(self.state_file),
             PROTECT_STATEFUL="false",
+            # moto refuses to change Object Lock settings of a non-empty bucket, so destroy could
+            # not remove a default retention: none locally (see README, "Emulator differences").
+            OBJECT_LOCK_DAYS="0",
         )
         subprocess.run([sys.executable, "main.py"], cwd=PROJECT_ROOT, env=env, check=True)
         return self.outdir / "stacks" / STACK_NAME

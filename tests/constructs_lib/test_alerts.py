@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from tests.support.plans import planned_one
 
 
@@ -14,12 +16,20 @@ def test_topic_emails_the_alert_address(synth, valid_plan):
     assert planned_one(valid_plan, "aws_sns_topic_subscription")["endpoint"] == "ops@example.com"
 
 
-def test_topic_is_encrypted_with_a_rotated_customer_managed_key_cloudwatch_can_use(synth):
+def test_topic_is_encrypted_with_a_rotated_customer_managed_key_cloudwatch_can_use(synth, valid_plan):
     (key_address,) = synth.resources("aws_kms_key")
-    key = synth.only("aws_kms_key")
-    assert key["enable_key_rotation"] is True
+    assert synth.only("aws_kms_key")["enable_key_rotation"] is True
     # Not alias/aws/sns: CloudWatch cannot publish to a topic under the AWS-managed key.
     assert synth.only("aws_sns_topic")["kms_master_key_id"] == f"${{aws_kms_key.{key_address}.arn}}"
-    statements = synth.referenced(key["policy"])["statement"]
-    (cloudwatch,) = [s for s in statements if s.get("principals") == [{"type": "Service", "identifiers": ["cloudwatch.amazonaws.com"]}]]
-    assert set(cloudwatch["actions"]) == {"kms:Decrypt", "kms:GenerateDataKey*"}
+    planned_policy = json.loads(planned_one(valid_plan, "aws_kms_key")["policy"])
+    statements = {s["Sid"]: s for s in planned_policy["Statement"]}
+    cloudwatch = statements["CloudWatchAlarmsPublishToEncryptedTopics"]
+    assert cloudwatch["Principal"] == {"Service": ["cloudwatch.amazonaws.com"]}
+    assert set(cloudwatch["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey*"}
+    assert cloudwatch["Condition"] == {"StringEquals": {"aws:SourceAccount": ["123456789012"]}}
+    logs = statements["CloudWatchLogsEncryptsThisAccountsLogGroups"]
+    assert logs["Principal"] == {"Service": ["logs.us-east-1.amazonaws.com"]}
+    assert logs["Condition"]["ArnLike"] == {
+        "kms:EncryptionContext:aws:logs:arn": ["arn:aws:logs:us-east-1:123456789012:log-group:*"]
+    }
+    assert statements["AccountAdministers"]["Principal"] == {"AWS": ["arn:aws:iam::123456789012:root"]}

@@ -1,62 +1,83 @@
-"""SPEC 4 (S3) and 5 (bucket policy): private, encrypted, versioned, Object Lock, owner-enforced."""
+"""SPEC 4 (S3) and 5 (bucket policy): private, encrypted, versioned, Object Lock, owner-enforced;
+plus the hardening around it: lifecycle, default retention, access logs to a log bucket."""
 
 from __future__ import annotations
 
+import pytest
 from cdktf import Testing
 
-from tests.support.plans import planned_one
+from tests.support.plans import planned
 
 
-def test_bucket_has_object_lock_enabled_at_creation(synth):
-    assert Testing.to_have_resource_with_properties(synth.text, "aws_s3_bucket", {"object_lock_enabled": True})
+@pytest.fixture(scope="module")
+def data(synth):
+    return synth.bucket_address(object_lock=True)
 
 
-def test_bucket_blocks_all_public_access(synth):
-    assert Testing.to_have_resource_with_properties(
-        synth.text,
-        "aws_s3_bucket_public_access_block",
-        {
-            "block_public_acls": True,
-            "block_public_policy": True,
-            "ignore_public_acls": True,
-            "restrict_public_buckets": True,
-        },
-    )
+@pytest.fixture(scope="module")
+def logs(synth):
+    return synth.bucket_address(object_lock=False)
 
 
-def test_bucket_encrypts_at_rest_with_sse_s3(synth):
-    # SSE-S3, not aws/s3 KMS: CloudFront's OAC cannot decrypt objects under the AWS-managed key.
-    (rule,) = synth.only("aws_s3_bucket_server_side_encryption_configuration")["rule"]
+def test_bucket_has_object_lock_enabled_at_creation(synth, data):
+    assert synth.resources("aws_s3_bucket")[data]["object_lock_enabled"] is True
+
+
+def test_result_objects_get_a_default_governance_retention(synth, data):
+    lock = synth.on_bucket("aws_s3_bucket_object_lock_configuration", data)
+    assert lock["rule"] == {"default_retention": {"mode": "GOVERNANCE", "days": 1}}
+
+
+@pytest.mark.parametrize("kind", ["data", "logs"])
+def test_buckets_block_all_public_access(synth, request, kind):
+    block = synth.on_bucket("aws_s3_bucket_public_access_block", request.getfixturevalue(kind))
+    assert all(block[flag] is True for flag in ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets"))
+
+
+@pytest.mark.parametrize("kind", ["data", "logs"])
+def test_buckets_encrypt_at_rest_with_sse_s3(synth, request, kind):
+    # SSE-S3, not aws/s3 KMS: CloudFront's OAC cannot decrypt objects under the AWS-managed key,
+    # and server access logs can only be delivered to SSE-S3 buckets.
+    (rule,) = synth.on_bucket("aws_s3_bucket_server_side_encryption_configuration", request.getfixturevalue(kind))["rule"]
     assert rule["apply_server_side_encryption_by_default"] == {"sse_algorithm": "AES256"}
 
 
-def test_bucket_versioning_is_enabled(synth):
-    versioning = synth.only("aws_s3_bucket_versioning")
-    assert versioning["versioning_configuration"] == {"status": "Enabled"}
+@pytest.mark.parametrize("kind", ["data", "logs"])
+def test_buckets_are_versioned_and_owner_enforced(synth, request, kind):
+    address = request.getfixturevalue(kind)
+    assert synth.on_bucket("aws_s3_bucket_versioning", address)["versioning_configuration"] == {"status": "Enabled"}
+    assert synth.on_bucket("aws_s3_bucket_ownership_controls", address)["rule"] == {"object_ownership": "BucketOwnerEnforced"}
 
 
-def test_bucket_objects_are_owned_by_the_bucket_owner(synth):
-    ownership = synth.only("aws_s3_bucket_ownership_controls")
-    assert ownership["rule"] == {"object_ownership": "BucketOwnerEnforced"}
+def test_old_versions_and_stale_uploads_expire(synth, data, logs):
+    (rule,) = synth.on_bucket("aws_s3_bucket_lifecycle_configuration", data)["rule"]
+    assert rule["status"] == "Enabled"
+    assert rule["noncurrent_version_expiration"] == [{"noncurrent_days": 90}]
+    assert rule["abort_incomplete_multipart_upload"] == [{"days_after_initiation": 7}]
+    assert "expiration" not in rule  # results are kept
+    (log_rule,) = synth.on_bucket("aws_s3_bucket_lifecycle_configuration", logs)["rule"]
+    assert log_rule["expiration"] == [{"days": 365}]
 
 
-def test_every_bucket_setting_targets_the_data_bucket(synth):
-    (address,) = synth.resources("aws_s3_bucket")
-    bucket_id = f"${{aws_s3_bucket.{address}.id}}"
-    for resource_type in (
-        "aws_s3_bucket_public_access_block",
-        "aws_s3_bucket_server_side_encryption_configuration",
-        "aws_s3_bucket_versioning",
-        "aws_s3_bucket_ownership_controls",
-        "aws_s3_bucket_policy",
-    ):
-        assert synth.only(resource_type)["bucket"] == bucket_id, resource_type
+def test_data_bucket_access_logs_go_to_the_log_bucket(synth, data, logs):
+    logging = synth.on_bucket("aws_s3_bucket_logging", data)
+    assert logging["target_bucket"] == f"${{aws_s3_bucket.{logs}.bucket}}"
+    statements = {s["sid"]: s for s in synth.referenced(synth.on_bucket("aws_s3_bucket_policy", logs)["policy"])["statement"]}
+    delivery = statements["S3ServerAccessLogs"]
+    assert delivery["principals"] == [{"type": "Service", "identifiers": ["logging.s3.amazonaws.com"]}]
+    assert delivery["resources"] == [f"${{aws_s3_bucket.{logs}.arn}}/{logging['target_prefix']}*"]
+    assert {"test": "ArnLike", "variable": "aws:SourceArn", "values": [f"${{aws_s3_bucket.{data}.arn}}"]} in delivery["condition"]
+    assert "DenyInsecureTransport" in statements
 
 
-def test_bucket_policy_lets_only_the_distribution_read_and_denies_non_tls(synth):
-    (address,) = synth.resources("aws_s3_bucket")
+@pytest.mark.parametrize("kind", ["data", "logs"])
+def test_buckets_send_events_to_eventbridge(synth, request, kind):
+    assert synth.on_bucket("aws_s3_bucket_notification", request.getfixturevalue(kind))["eventbridge"] is True
+
+
+def test_bucket_policy_lets_only_the_distribution_read_and_denies_non_tls(synth, data):
     (distribution,) = synth.resources("aws_cloudfront_distribution")
-    policy = synth.only("aws_s3_bucket_policy")
+    policy = synth.on_bucket("aws_s3_bucket_policy", data)
     statements = {s["sid"]: s for s in synth.referenced(policy["policy"])["statement"]}
     assert set(statements) == {"AllowCloudFrontRead", "DenyInsecureTransport"}
 
@@ -64,7 +85,7 @@ def test_bucket_policy_lets_only_the_distribution_read_and_denies_non_tls(synth)
     assert read["effect"] == "Allow"
     assert read["actions"] == ["s3:GetObject"]
     assert read["principals"] == [{"type": "Service", "identifiers": ["cloudfront.amazonaws.com"]}]
-    assert read["resources"] == [f"${{aws_s3_bucket.{address}.arn}}/*"]
+    assert read["resources"] == [f"${{aws_s3_bucket.{data}.arn}}/*"]
     assert read["condition"] == [
         {
             "test": "StringEquals",
@@ -77,14 +98,14 @@ def test_bucket_policy_lets_only_the_distribution_read_and_denies_non_tls(synth)
     assert deny["effect"] == "Deny"
     assert deny["actions"] == ["s3:*"]
     assert deny["condition"] == [{"test": "Bool", "variable": "aws:SecureTransport", "values": ["false"]}]
-    assert set(deny["resources"]) == {f"${{aws_s3_bucket.{address}.arn}}", f"${{aws_s3_bucket.{address}.arn}}/*"}
+    assert set(deny["resources"]) == {f"${{aws_s3_bucket.{data}.arn}}", f"${{aws_s3_bucket.{data}.arn}}/*"}
 
 
-def test_bucket_name_is_prefixed_and_account_scoped(valid_plan):
-    bucket = planned_one(valid_plan, "aws_s3_bucket")
-    assert bucket["bucket"] == "dataproc-data-123456789012"  # moto's account id
-    assert bucket["object_lock_enabled"] is True
+def test_bucket_names_are_prefixed_and_account_scoped(valid_plan):
+    names = {bucket["bucket"]: bucket["object_lock_enabled"] for bucket in planned(valid_plan, "aws_s3_bucket")}
+    assert names == {"dataproc-data-123456789012": True, "dataproc-logs-123456789012": False}  # moto's account
 
 
-def test_bucket_is_not_force_destroyed_by_default(synth):
-    assert synth.only("aws_s3_bucket")["force_destroy"] is False
+def test_buckets_are_not_force_destroyed_by_default(synth):
+    assert all(bucket["force_destroy"] is False for bucket in synth.resources("aws_s3_bucket").values())
+    assert Testing.to_have_resource_with_properties(synth.text, "aws_s3_bucket", {"force_destroy": False})

@@ -27,7 +27,7 @@ def test_runtime_is_chosen_by_environment_or_context():
 
 def test_function_gets_table_bucket_and_cdn_domain_from_their_resources(synth):
     (table,) = synth.resources("aws_dynamodb_table")
-    (bucket,) = synth.resources("aws_s3_bucket")
+    bucket = synth.bucket_address(object_lock=True)
     (distribution,) = synth.resources("aws_cloudfront_distribution")
     assert synth.only("aws_lambda_function")["environment"]["variables"] == {
         "TABLE_NAME": f"${{aws_dynamodb_table.{table}.name}}",
@@ -62,3 +62,14 @@ def test_function_deploys_the_built_package_with_its_hash(synth, tmp_path):
     assert (synth.stack_dir / function["filename"]).is_file()
     _, expected_hash = build_package(PROJECT_ROOT / "handler", tmp_path)
     assert function["source_code_hash"] == expected_hash
+
+
+def test_function_is_traced_capped_and_keeps_failed_async_events(synth):
+    function = synth.only("aws_lambda_function")
+    (queue,) = synth.resources("aws_sqs_queue")
+    (key,) = synth.resources("aws_kms_key")
+    assert function["tracing_config"] == {"mode": "Active"}
+    assert function["reserved_concurrent_executions"] == 10
+    assert function["dead_letter_config"] == {"target_arn": f"${{aws_sqs_queue.{queue}.arn}}"}
+    assert function["kms_key_arn"] == f"${{aws_kms_key.{key}.arn}}"
+    assert synth.only("aws_sqs_queue")["kms_master_key_id"] == f"${{aws_kms_key.{key}.arn}}"

@@ -30,16 +30,24 @@ def test_lambda_policy_is_exactly_what_the_handler_calls(synth):
     statements = synth.referenced(policy["policy"])["statement"]
 
     (table,) = synth.resources("aws_dynamodb_table")
-    (bucket,) = synth.resources("aws_s3_bucket")
+    bucket = synth.bucket_address(object_lock=True)
     (log_group,) = [a for a, g in synth.resources("aws_cloudwatch_log_group").items() if g["name"].startswith("/aws/lambda/")]
-    assert {(s["effect"], tuple(s["actions"]), tuple(s["resources"])) for s in statements} == {
-        ("Allow", ("dynamodb:GetItem",), (f"${{aws_dynamodb_table.{table}.arn}}",)),
-        ("Allow", ("s3:PutObject",), (f"${{aws_s3_bucket.{bucket}.arn}}/*",)),
+    (queue,) = synth.resources("aws_sqs_queue")
+    (key,) = synth.resources("aws_kms_key")
+    assert {(s["sid"], s["effect"], tuple(s["actions"]), tuple(s["resources"])) for s in statements} == {
+        # What the handler calls...
+        ("ReadItems", "Allow", ("dynamodb:GetItem",), (f"${{aws_dynamodb_table.{table}.arn}}",)),
+        ("WriteResults", "Allow", ("s3:PutObject",), (f"${{aws_s3_bucket.{bucket}.arn}}/*",)),
+        # ...and what the Lambda runtime does with the role.
         (
+            "WriteOwnLogs",
             "Allow",
             ("logs:CreateLogStream", "logs:PutLogEvents"),
             (f"${{aws_cloudwatch_log_group.{log_group}.arn}}:log-stream:*",),
         ),
+        ("SendTraces", "Allow", ("xray:PutTraceSegments", "xray:PutTelemetryRecords"), ("*",)),
+        ("DeadLetter", "Allow", ("sqs:SendMessage",), (f"${{aws_sqs_queue.{queue}.arn}}",)),
+        ("UseKey", "Allow", ("kms:Decrypt", "kms:GenerateDataKey"), (f"${{aws_kms_key.{key}.arn}}",)),
     }
 
 

@@ -23,13 +23,18 @@ INPUTS = {
 PREFIX = INPUTS["ResourcePrefix"]
 TAG = {"Key": "Environment", "Value": "Production"}
 
-# What re-planning a fresh deployment may still change, because moto reads a distribution back
-# differently from CloudFront (see README, "Emulator differences"): the distribution is updated
-# in place, and the bucket policy document that names its ARN is re-read after it.
-EMULATOR_ARTIFACTS = {"aws_cloudfront_distribution", "aws_s3_bucket_policy"}
-# (block, attribute) of the distribution that moto does not round-trip: it drops the origin's
-# OAC id, reports a legacy forwarded_values block beside the cache policy, and an SSL support
-# method for the default certificate.
+# What re-planning a fresh deployment may still change, because moto does not read some settings
+# back as AWS does (see README, "Emulator differences"): resource type -> attributes that may
+# differ. The bucket policy's document names the distribution, so it is re-read after it.
+EMULATOR_ARTIFACTS = {
+    "aws_cloudfront_distribution": {"origin", "default_cache_behavior", "viewer_certificate"},
+    "aws_lambda_function": {"dead_letter_config"},
+    "aws_s3_bucket_notification": {"eventbridge"},
+    "aws_s3_bucket_policy": {"policy"},
+}
+# Within those distribution blocks, the (block, attribute) pairs moto does not round-trip: it
+# drops the origin's OAC id, reports a legacy forwarded_values block beside the cache policy,
+# and an SSL support method for the default certificate.
 DISTRIBUTION_ARTIFACTS = {
     ("origin", "origin_access_control_id"),
     ("default_cache_behavior", "forwarded_values"),
@@ -136,6 +141,7 @@ def test_function_role_has_only_attached_least_privilege_policies(aws, outputs):
     document = json.loads(document) if isinstance(document, str) else document
     table_arn = aws("dynamodb").describe_table(TableName=outputs["table_name"])["Table"]["TableArn"]
     log_group = f"/aws/lambda/{outputs['function_name']}"
+    configuration = aws("lambda").get_function_configuration(FunctionName=outputs["function_name"])
     def as_list(value):
         return sorted(value) if isinstance(value, list) else [value]
 
@@ -148,7 +154,34 @@ def test_function_role_has_only_attached_least_privilege_policies(aws, outputs):
             ("logs:CreateLogStream", "logs:PutLogEvents"),
             (f"arn:aws:logs:us-east-1:123456789012:log-group:{log_group}:log-stream:*",),
         ),
+        ("SendTraces", "Allow", ("xray:PutTelemetryRecords", "xray:PutTraceSegments"), ("*",)),
+        ("DeadLetter", "Allow", ("sqs:SendMessage",), ("arn:aws:sqs:us-east-1:123456789012:e2e-check-processor-dlq",)),
+        ("UseKey", "Allow", ("kms:Decrypt", "kms:GenerateDataKey"), (configuration["KMSKeyArn"],)),
     }
+
+
+def test_function_is_traced_capped_and_has_an_encrypted_dead_letter_queue(aws, outputs):
+    function = aws("lambda").get_function(FunctionName=outputs["function_name"])
+    configuration = function["Configuration"]
+    assert configuration["TracingConfig"]["Mode"] == "Active"
+    assert function["Concurrency"]["ReservedConcurrentExecutions"] == 10
+    # moto does not return DeadLetterConfig (README, "Emulator differences"): the queue is checked.
+    queue_url = aws("sqs").get_queue_url(QueueName="e2e-check-processor-dlq")["QueueUrl"]
+    attributes = aws("sqs").get_queue_attributes(QueueUrl=queue_url, AttributeNames=["All"])["Attributes"]
+    assert attributes["KmsMasterKeyId"] == configuration["KMSKeyArn"]
+
+
+def test_data_bucket_logs_access_and_expires_old_versions(aws, outputs):
+    s3, bucket = aws("s3"), outputs["data_bucket_name"]
+    # No default retention on the emulator (README, "Emulator differences"); Object Lock is on.
+    assert "Rule" not in s3.get_object_lock_configuration(Bucket=bucket)["ObjectLockConfiguration"]
+    logging = s3.get_bucket_logging(Bucket=bucket)["LoggingEnabled"]
+    assert logging["TargetBucket"] == outputs["log_bucket_name"] == "e2e-check-logs-123456789012"
+    (rule,) = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
+    assert rule["NoncurrentVersionExpiration"]["NoncurrentDays"] == 90
+    log_bucket = outputs["log_bucket_name"]
+    assert s3.get_public_access_block(Bucket=log_bucket)["PublicAccessBlockConfiguration"]["BlockPublicPolicy"] is True
+    assert s3.get_bucket_encryption(Bucket=log_bucket)["ServerSideEncryptionConfiguration"]["Rules"]
 
 
 def test_function_log_group_keeps_30_days(aws, outputs):
@@ -163,6 +196,9 @@ def test_api_method_requires_a_key_and_proxies_to_the_function(aws, outputs):
     method = apigateway.get_method(restApiId=api_id, resourceId=resource["id"], httpMethod="POST")
     assert method["apiKeyRequired"] is True
     integration = apigateway.get_integration(restApiId=api_id, resourceId=resource["id"], httpMethod="POST")
+    assert method["requestModels"] == {"application/json": "ProcessRequest"}
+    validator = apigateway.get_request_validator(restApiId=api_id, requestValidatorId=method["requestValidatorId"])
+    assert validator["validateRequestBody"] is True
     function_arn = aws("lambda").get_function_configuration(FunctionName=outputs["function_name"])["FunctionArn"]
     assert (integration["type"], integration["httpMethod"]) == ("AWS_PROXY", "POST")
     assert function_arn in integration["uri"]
@@ -174,6 +210,7 @@ def test_stage_writes_json_access_logs_to_its_own_group(aws, outputs):
     (group,) = aws("logs").describe_log_groups(logGroupNamePrefix="/aws/apigateway/e2e-check-api-access")["logGroups"]
     assert stage["accessLogSettings"]["destinationArn"] in (group["arn"], group["arn"].removesuffix(":*"))
     assert {"requestId", "status"} <= set(json.loads(stage["accessLogSettings"]["format"]))
+    assert stage["tracingEnabled"] is True
     account = aws("apigateway").get_account()
     assert account["cloudwatchRoleArn"].endswith(":role/e2e-check-apigw-cloudwatch")
 
@@ -236,8 +273,14 @@ def test_replan_changes_nothing_but_the_documented_emulator_artifact(deployment)
     stack, _ = deployment
     result = stack.terraform.plan(INPUTS, plan_file="replan.plan")
     assert result.returncode == 0, result.errors
-    changed = {c["type"]: c for c in result.plan["resource_changes"] if c["change"]["actions"] not in (["no-op"], ["read"])}
-    assert set(changed) <= EMULATOR_ARTIFACTS, sorted(changed)
+    changed = [c for c in result.plan["resource_changes"] if c["change"]["actions"] not in (["no-op"], ["read"])]
+    for change in changed:
+        assert change["type"] in EMULATOR_ARTIFACTS and change["change"]["actions"] == ["update"], change["address"]
+        before, after = change["change"]["before"], change["change"]["after"]
+        unknown = {k for k, v in (change["change"].get("after_unknown") or {}).items() if v}
+        differing = {k for k in after if k in before and before[k] != after[k]} | unknown
+        assert differing <= EMULATOR_ARTIFACTS[change["type"]], (change["address"], differing)
+    changed = {c["type"]: c for c in changed}
     if "aws_cloudfront_distribution" in changed:
         change = changed["aws_cloudfront_distribution"]["change"]
         assert change["actions"] == ["update"]
@@ -266,7 +309,7 @@ def test_destroy_leaves_nothing_behind(deployment, aws):
     assert not aws("cloudfront").list_distributions()["DistributionList"].get("Items")
     kms = aws("kms")
     keys = [kms.describe_key(KeyId=key["KeyId"])["KeyMetadata"] for key in kms.list_keys()["Keys"]]
-    (topic_key,) = [key for key in keys if key.get("Description", "").startswith("Encrypts the e2e-check-alerts")]
+    (stack_key,) = [key for key in keys if key.get("Description", "").startswith("Encrypts the data-processing stack")]
     # KMS never deletes a key at once: destroy schedules it.
-    assert topic_key["KeyState"] == "PendingDeletion"
+    assert stack_key["KeyState"] == "PendingDeletion"
     assert not [a for a in kms.list_aliases()["Aliases"] if a["AliasName"].startswith(f"alias/{PREFIX}")]

@@ -6,7 +6,7 @@ import pytest
 
 from constructs_lib.naming import MAX_PREFIX_LENGTH, Name
 from tests.conftest import VALID_INPUTS
-from tests.support.plans import planned, planned_one
+from tests.support.plans import planned
 
 # The attributes that carry a resource's name, by resource type.
 NAME_ATTRIBUTES = {
@@ -20,6 +20,7 @@ NAME_ATTRIBUTES = {
     "aws_api_gateway_usage_plan": "name",
     "aws_cloudfront_origin_access_control": "name",
     "aws_sns_topic": "name",
+    "aws_sqs_queue": "name",
     "aws_kms_alias": "name",
     "aws_cloudwatch_log_group": "name",
     "aws_cloudwatch_log_metric_filter": "name",
@@ -34,6 +35,7 @@ NAME_LIMITS = {
     "aws_cloudfront_origin_access_control": 64,
     "aws_dynamodb_table": 255,
     "aws_sns_topic": 256,
+    "aws_sqs_queue": 80,
     "aws_kms_alias": 256,
     "aws_cloudwatch_log_group": 512,
     "aws_cloudwatch_metric_alarm": 255,
@@ -82,7 +84,7 @@ def test_longest_valid_prefix_keeps_every_name_within_its_service_limit(terrafor
     prefix = "p" * MAX_PREFIX_LENGTH
     result = terraform.plan({**VALID_INPUTS, "ResourcePrefix": prefix}, plan_file="longest.plan")
     assert result.returncode == 0, result.errors
-    assert len(planned_one(result.plan, "aws_s3_bucket")["bucket"]) == Name.DATA_BUCKET.value.limit
+    assert max(len(b["bucket"]) for b in planned(result.plan, "aws_s3_bucket")) == Name.DATA_BUCKET.value.limit
     for resource_type, limit in NAME_LIMITS.items():
         for after in planned(result.plan, resource_type):
             assert len(after[NAME_ATTRIBUTES[resource_type]]) <= limit, (resource_type, after[NAME_ATTRIBUTES[resource_type]])
@@ -90,7 +92,16 @@ def test_longest_valid_prefix_keeps_every_name_within_its_service_limit(terrafor
 
 @pytest.mark.parametrize(
     "output",
-    ["api_invoke_url", "api_key_id", "cloudfront_domain", "data_bucket_name", "table_name", "function_name", "alert_topic_arn"],
+    [
+        "api_invoke_url",
+        "api_key_id",
+        "cloudfront_domain",
+        "data_bucket_name",
+        "log_bucket_name",
+        "table_name",
+        "function_name",
+        "alert_topic_arn",
+    ],
 )
 def test_stack_outputs_what_operators_need(synth, output):
     assert synth.json["output"][output]["description"]
