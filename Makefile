@@ -15,13 +15,14 @@ export PIPENV_VERBOSITY := -1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CHECKPOINT_DISABLE := 1
 
-.PHONY: help install synth up down test test-python test-handler bench bench-handler clean
+.PHONY: help install synth scan up down test test-python test-handler bench bench-handler clean
 
 help:
 	@echo "make up      install, then deploy the whole stack on a local emulator and process one request"
 	@echo "make down    destroy the local deployment and stop the emulator"
 	@echo "make test    install everything and run every test (Python and handler)"
 	@echo "make synth   synthesize only"
+	@echo "make scan    synthesize, then run the checkov security gate"
 	@echo "make bench   benchmark synth wall time and peak memory, with and without the fast path"
 	@echo "make bench-handler  benchmark the handler (cold start, p50/p95) against the emulator"
 	@echo "make clean   remove build output (keeps .venv and node_modules)"
@@ -57,6 +58,9 @@ test-handler: install
 
 clean:
 	rm -rf cdktf.out .build .pytest_cache
+
+scan: synth
+	$(VENV_PYTHON) -m tools.security_scan cdktf.out/stacks/data-processing/cdk.tf.json
 
 bench: install
 	$(VENV_PYTHON) -m tools.bench_synth

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from cdktf import Fn, ITerraformDependable, TerraformResourceLifecycle
 from cdktf_cdktf_provider_aws.api_gateway_api_key import ApiGatewayApiKey
+from cdktf_cdktf_provider_aws.api_gateway_client_certificate import ApiGatewayClientCertificate
 from cdktf_cdktf_provider_aws.api_gateway_deployment import ApiGatewayDeployment
 from cdktf_cdktf_provider_aws.api_gateway_gateway_response import ApiGatewayGatewayResponse
 from cdktf_cdktf_provider_aws.api_gateway_integration import ApiGatewayIntegration
@@ -40,6 +41,7 @@ from cdktf_cdktf_provider_aws.api_gateway_usage_plan_key import ApiGatewayUsageP
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.lambda_function import LambdaFunction
 from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
+from cdktf_cdktf_provider_aws.wafv2_web_acl_association import Wafv2WebAclAssociation
 from constructs import Construct
 
 # One JSON object per request; field names follow $context variables.
@@ -106,6 +108,10 @@ class ProcessApiProps:
     # Customer-managed key for the access log group.
     log_key_arn: str | None = None
     xray_tracing: bool = True
+    # A WAF web ACL (REGIONAL) in front of the stage.
+    web_acl_arn: str | None = None
+    # A client certificate for the stage's backend calls (the emulator cannot create one).
+    client_certificate: bool = True
 
 
 class ProcessApi(Construct):
@@ -203,7 +209,13 @@ class ProcessApi(Construct):
             retention_in_days=props.access_log_retention_days,
             kms_key_id=props.log_key_arn,
         )
-
+        # Signs API Gateway's calls to HTTP backends: inert for this Lambda proxy, ready for any
+        # HTTP integration added later.
+        certificate = (
+            ApiGatewayClientCertificate(self, "client-certificate", description=f"{props.name} backend calls")
+            if props.client_certificate
+            else None
+        )
         self.stage = ApiGatewayStage(
             self,
             "stage",
@@ -215,6 +227,7 @@ class ProcessApi(Construct):
                 format=ACCESS_LOG_FORMAT,
             ),
             xray_tracing_enabled=props.xray_tracing,
+            client_certificate_id=certificate.id if certificate else None,
             depends_on=[props.logging_account],
         )
         ApiGatewayMethodSettings(
@@ -232,6 +245,8 @@ class ProcessApi(Construct):
             ),
             depends_on=[props.logging_account],
         )
+        if props.web_acl_arn:
+            Wafv2WebAclAssociation(self, "web-acl", resource_arn=self.stage.arn, web_acl_arn=props.web_acl_arn)
         self.api_key = ApiGatewayApiKey(self, "api-key", name=props.key_name, enabled=True)
         self.usage_plan = ApiGatewayUsagePlan(
             self,

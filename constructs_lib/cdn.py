@@ -2,7 +2,10 @@
 
 The origin is the bucket's REST endpoint (a website endpoint cannot use Origin Access Control);
 `read_grant` is the one bucket-policy statement the bucket needs to let only this distribution
-read its objects. Responses carry security headers; viewers in embargoed countries are refused.
+read its objects. Responses carry security headers (a response headers policy of its own); a
+second origin entry for the same bucket retries a request that failed with a 5xx; viewers in
+embargoed countries are refused. The local emulator lacks response headers policies and origin
+groups: `emulator_compatible` swaps in the AWS managed headers policy and a single origin.
 """
 
 from __future__ import annotations
@@ -13,11 +16,23 @@ from cdktf_cdktf_provider_aws.cloudfront_distribution import (
     CloudfrontDistribution,
     CloudfrontDistributionDefaultCacheBehavior,
     CloudfrontDistributionOrigin,
+    CloudfrontDistributionOriginGroup,
+    CloudfrontDistributionOriginGroupFailoverCriteria,
+    CloudfrontDistributionOriginGroupMember,
     CloudfrontDistributionRestrictions,
     CloudfrontDistributionRestrictionsGeoRestriction,
     CloudfrontDistributionViewerCertificate,
 )
 from cdktf_cdktf_provider_aws.cloudfront_origin_access_control import CloudfrontOriginAccessControl
+from cdktf_cdktf_provider_aws.cloudfront_response_headers_policy import (
+    CloudfrontResponseHeadersPolicy,
+    CloudfrontResponseHeadersPolicySecurityHeadersConfig,
+    CloudfrontResponseHeadersPolicySecurityHeadersConfigContentTypeOptions,
+    CloudfrontResponseHeadersPolicySecurityHeadersConfigFrameOptions,
+    CloudfrontResponseHeadersPolicySecurityHeadersConfigReferrerPolicy,
+    CloudfrontResponseHeadersPolicySecurityHeadersConfigStrictTransportSecurity,
+    CloudfrontResponseHeadersPolicySecurityHeadersConfigXssProtection,
+)
 from constructs import Construct
 
 from constructs_lib.data_bucket import SecureBucket
@@ -29,6 +44,8 @@ from constructs_lib.iam import Condition, Statement
 CACHING_OPTIMIZED_POLICY_ID = "658327ea-f89d-4fab-a63d-7e88639e58f6"
 SECURITY_HEADERS_POLICY_ID = "67f7725c-6f97-4210-82d7-5512b31e9d03"
 ORIGIN_ID = "data-bucket"
+RETRY_ORIGIN_ID = "data-bucket-retry"
+ORIGIN_GROUP_ID = "data-bucket-with-retry"
 # Comprehensively embargoed under US export rules; override with `blocked_countries`.
 EMBARGOED_COUNTRIES = ("CU", "IR", "KP", "SY")
 
@@ -41,10 +58,11 @@ class BucketDistributionProps:
     viewer_protocol_policy: str = "redirect-to-https"
     price_class: str = "PriceClass_100"
     cache_policy_id: str = CACHING_OPTIMIZED_POLICY_ID
-    response_headers_policy_id: str = SECURITY_HEADERS_POLICY_ID
+    headers_policy_name: str = ""
     blocked_countries: tuple[str, ...] = EMBARGOED_COUNTRIES
     default_root_object: str = "index.html"
     web_acl_arn: str | None = None
+    emulator_compatible: bool = False
 
 
 class BucketDistribution(Construct):
@@ -61,6 +79,29 @@ class BucketDistribution(Construct):
             signing_behavior="always",
             signing_protocol="sigv4",
         )
+        full = not props.emulator_compatible
+        headers_policy_id = SECURITY_HEADERS_POLICY_ID
+        if full:
+            headers_policy_id = CloudfrontResponseHeadersPolicy(
+                self,
+                "security-headers",
+                name=props.headers_policy_name,
+                comment="Security headers on every response",
+                security_headers_config=CloudfrontResponseHeadersPolicySecurityHeadersConfig(
+                    strict_transport_security=CloudfrontResponseHeadersPolicySecurityHeadersConfigStrictTransportSecurity(
+                        access_control_max_age_sec=63072000, include_subdomains=True, preload=True, override=True
+                    ),
+                    content_type_options=CloudfrontResponseHeadersPolicySecurityHeadersConfigContentTypeOptions(override=True),
+                    frame_options=CloudfrontResponseHeadersPolicySecurityHeadersConfigFrameOptions(frame_option="DENY", override=True),
+                    referrer_policy=CloudfrontResponseHeadersPolicySecurityHeadersConfigReferrerPolicy(
+                        referrer_policy="strict-origin-when-cross-origin", override=True
+                    ),
+                    xss_protection=CloudfrontResponseHeadersPolicySecurityHeadersConfigXssProtection(
+                        protection=True, mode_block=True, override=True
+                    ),
+                ),
+            ).id
+        origin_ids = (ORIGIN_ID, RETRY_ORIGIN_ID) if full else (ORIGIN_ID,)
         self.distribution = CloudfrontDistribution(
             self,
             "distribution",
@@ -73,18 +114,28 @@ class BucketDistribution(Construct):
             web_acl_id=props.web_acl_arn,
             origin=[
                 CloudfrontDistributionOrigin(
-                    origin_id=ORIGIN_ID,
+                    origin_id=origin_id,
                     domain_name=props.bucket.bucket.bucket_regional_domain_name,
                     origin_access_control_id=oac.id,
                 )
+                for origin_id in origin_ids
             ],
+            origin_group=[
+                CloudfrontDistributionOriginGroup(
+                    origin_id=ORIGIN_GROUP_ID,
+                    failover_criteria=CloudfrontDistributionOriginGroupFailoverCriteria(status_codes=[500, 502, 503, 504]),
+                    member=[CloudfrontDistributionOriginGroupMember(origin_id=origin_id) for origin_id in origin_ids],
+                )
+            ]
+            if full
+            else None,
             default_cache_behavior=CloudfrontDistributionDefaultCacheBehavior(
-                target_origin_id=ORIGIN_ID,
+                target_origin_id=ORIGIN_GROUP_ID if full else ORIGIN_ID,
                 viewer_protocol_policy=props.viewer_protocol_policy,
                 allowed_methods=["GET", "HEAD"],
                 cached_methods=["GET", "HEAD"],
                 cache_policy_id=props.cache_policy_id,
-                response_headers_policy_id=props.response_headers_policy_id,
+                response_headers_policy_id=headers_policy_id,
                 compress=True,
             ),
             restrictions=CloudfrontDistributionRestrictions(

@@ -7,13 +7,20 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 from cdktf import AssetType, TerraformAsset
+from cdktf import Fn
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
+from cdktf_cdktf_provider_aws.lambda_code_signing_config import (
+    LambdaCodeSigningConfig,
+    LambdaCodeSigningConfigAllowedPublishers,
+    LambdaCodeSigningConfigPolicies,
+)
 from cdktf_cdktf_provider_aws.lambda_function import (
     LambdaFunction,
     LambdaFunctionDeadLetterConfig,
     LambdaFunctionEnvironment,
     LambdaFunctionTracingConfig,
 )
+from cdktf_cdktf_provider_aws.signer_signing_profile import SignerSigningProfile
 from cdktf_cdktf_provider_aws.sqs_queue import SqsQueue
 from constructs import Construct
 
@@ -46,6 +53,9 @@ class ProcessorFunctionProps:
     reserved_concurrency: int = 10
     tracing_mode: str = "Active"
     dead_letter_retention_seconds: int = 14 * 24 * 3600
+    # Code signing: "Warn" lets unsigned packages deploy (with a warning) until CI signs them;
+    # "Enforce" refuses them. None: no code signing config (the emulator has none).
+    code_signing_policy: str | None = "Warn"
 
 
 class ProcessorFunction(Construct):
@@ -94,6 +104,20 @@ class ProcessorFunction(Construct):
             ),
         )
 
+        code_signing = None
+        if props.code_signing_policy:
+            # Signer profile names allow only letters, digits and underscores.
+            profile = SignerSigningProfile(
+                self, "signing-profile", name=Fn.replace(props.name, "-", "_"), platform_id="AWSLambda-SHA384-ECDSA"
+            )
+            code_signing = LambdaCodeSigningConfig(
+                self,
+                "code-signing",
+                description=f"Signing requirements of {props.name}",
+                allowed_publishers=LambdaCodeSigningConfigAllowedPublishers(signing_profile_version_arns=[profile.version_arn]),
+                policies=LambdaCodeSigningConfigPolicies(untrusted_artifact_on_deployment=props.code_signing_policy),
+            )
+
         package, package_hash = build_package(props.source_dir, props.build_dir)
         asset = TerraformAsset(self, "package", path=str(package), type=AssetType.FILE)
         self.function = LambdaFunction(
@@ -114,6 +138,7 @@ class ProcessorFunction(Construct):
             tracing_config=LambdaFunctionTracingConfig(mode=props.tracing_mode),
             reserved_concurrent_executions=props.reserved_concurrency,
             dead_letter_config=LambdaFunctionDeadLetterConfig(target_arn=self.dead_letter_queue.arn),
+            code_signing_config_arn=code_signing.arn if code_signing else None,
             # The log group and the attached policies must exist before the first invocation.
             depends_on=[self.log_group, *self.role.attachments],
         )

@@ -29,6 +29,7 @@ from constructs_lib.inputs import StackInputs
 from constructs_lib.naming import Name, derive
 from constructs_lib.state_backend import apply_state_backend
 from constructs_lib.table import ItemsTable, ItemsTableProps
+from constructs_lib.waf import WebAcl, WebAclProps
 from stacks.settings import PROJECT_ROOT, StackSettings
 
 REGION = "us-east-1"
@@ -55,6 +56,9 @@ class DataProcessingStack(TerraformStack):
             return derive(prefix, kind)
 
         account = DataAwsCallerIdentity(self, "account")
+        # The local emulator lacks a few APIs (README, "Emulator differences"); only then are
+        # those features left out.
+        emulated = settings.emulator_endpoint is not None
         key = ServiceKey(
             self,
             "key",
@@ -112,7 +116,18 @@ class DataProcessingStack(TerraformStack):
             ]
         )
         data.send_access_logs_to(logs, ACCESS_LOG_PREFIX)
-        cdn = BucketDistribution(self, "cdn", BucketDistributionProps(bucket=data, oac_name=name(Name.OAC)))
+        cdn_firewall = WebAcl(self, "cdn-waf", WebAclProps(name=name(Name.CDN_WAF), scope="CLOUDFRONT", key_arn=key.arn))
+        cdn = BucketDistribution(
+            self,
+            "cdn",
+            BucketDistributionProps(
+                bucket=data,
+                oac_name=name(Name.OAC),
+                headers_policy_name=name(Name.HEADERS_POLICY),
+                web_acl_arn=cdn_firewall.acl.arn,
+                emulator_compatible=emulated,
+            ),
+        )
         data.attach_policy([cdn.read_grant])
 
         processor = ProcessorFunction(
@@ -132,6 +147,7 @@ class DataProcessingStack(TerraformStack):
                 },
                 key_arn=key.arn,
                 dead_letter_queue_name=name(Name.DEAD_LETTER_QUEUE),
+                code_signing_policy=None if emulated else "Warn",
                 # Exactly what the handler calls.
                 statements=[
                     Statement(sid="ReadItems", actions=["dynamodb:GetItem"], resources=[table.table.arn]),
@@ -143,6 +159,7 @@ class DataProcessingStack(TerraformStack):
         logging_account = ApiGatewayLoggingAccount(
             self, "api-logging", ApiGatewayLoggingAccountProps(role_name=name(Name.API_LOGGING_ROLE))
         )
+        api_firewall = WebAcl(self, "api-waf", WebAclProps(name=name(Name.API_WAF), scope="REGIONAL", key_arn=key.arn))
         api = ProcessApi(
             self,
             "api",
@@ -154,6 +171,8 @@ class DataProcessingStack(TerraformStack):
                 function=processor.function,
                 logging_account=logging_account.account,
                 log_key_arn=key.arn,
+                web_acl_arn=api_firewall.acl.arn,
+                client_certificate=not emulated,
             ),
         )
 

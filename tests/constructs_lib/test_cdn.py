@@ -14,11 +14,21 @@ def test_viewers_are_redirected_to_https(synth):
 def test_origin_is_the_bucket_rest_endpoint_signed_by_an_origin_access_control(synth):
     bucket = synth.bucket_address(object_lock=True)
     (oac,) = synth.resources("aws_cloudfront_origin_access_control")
-    (origin,) = synth.only("aws_cloudfront_distribution")["origin"]
-    # The regional REST endpoint: a website endpoint cannot use OAC.
-    assert origin["domain_name"] == f"${{aws_s3_bucket.{bucket}.bucket_regional_domain_name}}"
-    assert origin["origin_access_control_id"] == f"${{aws_cloudfront_origin_access_control.{oac}.id}}"
-    assert "s3_origin_config" not in origin and "custom_origin_config" not in origin
+    origins = synth.only("aws_cloudfront_distribution")["origin"]
+    assert len(origins) == 2  # the bucket, and the same bucket again to retry a failed request
+    for origin in origins:
+        # The regional REST endpoint: a website endpoint cannot use OAC.
+        assert origin["domain_name"] == f"${{aws_s3_bucket.{bucket}.bucket_regional_domain_name}}"
+        assert origin["origin_access_control_id"] == f"${{aws_cloudfront_origin_access_control.{oac}.id}}"
+        assert "s3_origin_config" not in origin and "custom_origin_config" not in origin
+
+
+def test_failed_requests_fail_over_to_the_retry_origin(synth):
+    distribution = synth.only("aws_cloudfront_distribution")
+    (group,) = distribution["origin_group"]
+    assert distribution["default_cache_behavior"]["target_origin_id"] == group["origin_id"]
+    assert [m["origin_id"] for m in group["member"]] == [o["origin_id"] for o in distribution["origin"]]
+    assert group["failover_criteria"]["status_codes"] == [500, 502, 503, 504]
     assert Testing.to_have_resource_with_properties(
         synth.text,
         "aws_cloudfront_origin_access_control",
@@ -34,6 +44,31 @@ def test_distribution_is_enabled_with_default_certificate(synth):
 
 def test_responses_carry_security_headers_and_embargoed_countries_are_refused(synth):
     distribution = synth.only("aws_cloudfront_distribution")
-    # AWS managed "Managed-SecurityHeadersPolicy".
-    assert distribution["default_cache_behavior"]["response_headers_policy_id"] == "67f7725c-6f97-4210-82d7-5512b31e9d03"
+    (policy_address,) = synth.resources("aws_cloudfront_response_headers_policy")
+    assert distribution["default_cache_behavior"]["response_headers_policy_id"] == (
+        f"${{aws_cloudfront_response_headers_policy.{policy_address}.id}}"
+    )
+    headers = synth.only("aws_cloudfront_response_headers_policy")["security_headers_config"]
+    assert headers["strict_transport_security"]["access_control_max_age_sec"] >= 31536000
+    assert headers["frame_options"]["frame_option"] == "DENY"
+    assert headers["content_type_options"] == {"override": True}
     assert distribution["restrictions"]["geo_restriction"] == {"restriction_type": "blacklist", "locations": ["CU", "IR", "KP", "SY"]}
+
+
+def test_viewers_and_the_api_sit_behind_waf_with_log4j_and_rate_rules(synth):
+    acls = {a["scope"]: (address, a) for address, a in synth.resources("aws_wafv2_web_acl").items()}
+    assert set(acls) == {"CLOUDFRONT", "REGIONAL"}
+    address, _ = acls["CLOUDFRONT"]
+    assert synth.only("aws_cloudfront_distribution")["web_acl_id"] == f"${{aws_wafv2_web_acl.{address}.arn}}"
+    address, _ = acls["REGIONAL"]
+    (stage,) = synth.resources("aws_api_gateway_stage")
+    association = synth.only("aws_wafv2_web_acl_association")
+    assert (association["resource_arn"], association["web_acl_arn"]) == (
+        f"${{aws_api_gateway_stage.{stage}.arn}}",
+        f"${{aws_wafv2_web_acl.{address}.arn}}",
+    )
+    for _, acl in acls.values():
+        groups = {r["statement"]["managed_rule_group_statement"]["name"] for r in acl["rule"] if "managed_rule_group_statement" in r["statement"]}
+        assert {"AWSManagedRulesKnownBadInputsRuleSet", "AWSManagedRulesCommonRuleSet"} <= groups
+        assert any("rate_based_statement" in r["statement"] for r in acl["rule"])
+    assert len(synth.resources("aws_wafv2_web_acl_logging_configuration")) == 2

@@ -238,6 +238,15 @@ def test_distribution_is_https_only_through_an_origin_access_control(aws, output
     assert (oac["OriginAccessControlOriginType"], oac["SigningBehavior"]) == ("s3", "always")
 
 
+def test_api_stage_and_distribution_sit_behind_waf(aws, outputs):
+    wafv2 = aws("wafv2")
+    stage_arn = f"arn:aws:apigateway:us-east-1::/restapis/{_rest_api_id(outputs)}/stages/v1"
+    assert wafv2.get_web_acl_for_resource(ResourceArn=stage_arn)["WebACL"]["Name"] == "e2e-check-api-waf"
+    (summary,) = aws("cloudfront").list_distributions()["DistributionList"]["Items"]
+    cdn_acls = {acl["ARN"]: acl["Name"] for acl in wafv2.list_web_acls(Scope="CLOUDFRONT")["WebACLs"]}
+    assert cdn_acls[summary["WebACLId"]] == "e2e-check-cdn-waf"
+
+
 def test_topic_emails_the_alert_address_under_its_kms_key(aws, outputs):
     sns = aws("sns")
     (subscription,) = sns.list_subscriptions_by_topic(TopicArn=outputs["alert_topic_arn"])["Subscriptions"]
