@@ -54,3 +54,10 @@ def test_stateful_protection_is_on_unless_switched_off():
     assert StackSettings.load(lambda key: None, environ={}).protect_stateful is True
     assert StackSettings.load(lambda key: None, environ={"PROTECT_STATEFUL": "false"}).protect_stateful is False
     assert StackSettings.load({"protectStateful": "false"}.get, environ={}).protect_stateful is False
+
+
+def test_object_lock_days_come_from_settings_and_zero_is_a_real_answer():
+    assert StackSettings.load(lambda key: None, environ={}).object_lock_days == 1
+    assert StackSettings.load({"objectLockDays": 0}.get, environ={}).object_lock_days == 0
+    assert StackSettings.load({"protectStateful": False}.get, environ={}).protect_stateful is False
+    assert StackSettings.load(lambda key: None, environ={"OBJECT_LOCK_DAYS": "7"}).object_lock_days == 7
