@@ -2,7 +2,9 @@
 
 The origin is the bucket's REST endpoint (a website endpoint cannot use Origin Access Control);
 `read_grant` is the one bucket-policy statement the bucket needs to let only this distribution
-read its objects. Responses carry security headers (a response headers policy of its own); a
+read its objects. Access logs are delivered by CloudWatch log delivery (CloudFront's standard
+logging v2) into a log bucket, which needs no ACLs, unlike legacy logging; `log_delivery_grants`
+are the statements that bucket's policy needs. Responses carry security headers (a response headers policy of its own); a
 second origin entry for the same bucket retries a request that failed with a 5xx; viewers in
 embargoed countries are refused. The local emulator lacks response headers policies and origin
 groups: `emulator_compatible` swaps in the AWS managed headers policy and a single origin.
@@ -24,6 +26,12 @@ from cdktf_cdktf_provider_aws.cloudfront_distribution import (
     CloudfrontDistributionViewerCertificate,
 )
 from cdktf_cdktf_provider_aws.cloudfront_origin_access_control import CloudfrontOriginAccessControl
+from cdktf_cdktf_provider_aws.cloudwatch_log_delivery import CloudwatchLogDelivery
+from cdktf_cdktf_provider_aws.cloudwatch_log_delivery_destination import (
+    CloudwatchLogDeliveryDestination,
+    CloudwatchLogDeliveryDestinationDeliveryDestinationConfiguration,
+)
+from cdktf_cdktf_provider_aws.cloudwatch_log_delivery_source import CloudwatchLogDeliverySource
 from cdktf_cdktf_provider_aws.cloudfront_response_headers_policy import (
     CloudfrontResponseHeadersPolicy,
     CloudfrontResponseHeadersPolicySecurityHeadersConfig,
@@ -51,6 +59,39 @@ EMBARGOED_COUNTRIES = ("CU", "IR", "KP", "SY")
 
 
 @dataclass(frozen=True)
+class AccessLogs:
+    bucket: SecureBucket  # its policy must hold `log_delivery_grants(...)`
+    prefix: str
+    source_name: str
+    destination_name: str
+
+
+def log_delivery_grants(bucket: SecureBucket, prefix: str, account_id: str, partition: str, region: str) -> list[Statement]:
+    """What CloudWatch log delivery needs on the log bucket to write CloudFront's access logs."""
+    from_this_account = [
+        Condition("StringEquals", "aws:SourceAccount", [account_id]),
+        Condition("ArnLike", "aws:SourceArn", [f"arn:{partition}:logs:{region}:{account_id}:delivery-source:*"]),
+    ]
+    service = {"Service": ["delivery.logs.amazonaws.com"]}
+    return [
+        Statement(
+            sid="LogDeliveryWrite",
+            actions=["s3:PutObject"],
+            resources=[f"{bucket.bucket.arn}/{prefix}*"],
+            principals=service,
+            conditions=[Condition("StringEquals", "s3:x-amz-acl", ["bucket-owner-full-control"]), *from_this_account],
+        ),
+        Statement(
+            sid="LogDeliveryAclCheck",
+            actions=["s3:GetBucketAcl"],
+            resources=[bucket.bucket.arn],
+            principals=service,
+            conditions=from_this_account,
+        ),
+    ]
+
+
+@dataclass(frozen=True)
 class BucketDistributionProps:
     bucket: SecureBucket
     oac_name: str
@@ -62,6 +103,7 @@ class BucketDistributionProps:
     blocked_countries: tuple[str, ...] = EMBARGOED_COUNTRIES
     default_root_object: str = "index.html"
     web_acl_arn: str | None = None
+    access_logs: AccessLogs | None = None
     emulator_compatible: bool = False
 
 
@@ -146,6 +188,29 @@ class BucketDistribution(Construct):
             ),
             viewer_certificate=CloudfrontDistributionViewerCertificate(cloudfront_default_certificate=True),
         )
+        if props.access_logs is not None:
+            logs = props.access_logs
+            source = CloudwatchLogDeliverySource(
+                self, "log-source", name=logs.source_name, log_type="ACCESS_LOGS", resource_arn=self.distribution.arn
+            )
+            destination = CloudwatchLogDeliveryDestination(
+                self,
+                "log-destination",
+                name=logs.destination_name,
+                output_format="json",
+                delivery_destination_configuration=[
+                    CloudwatchLogDeliveryDestinationDeliveryDestinationConfiguration(
+                        destination_resource_arn=f"{logs.bucket.bucket.arn}/{logs.prefix.rstrip('/')}"
+                    )
+                ],
+            )
+            CloudwatchLogDelivery(
+                self,
+                "log-delivery",
+                delivery_source_name=source.name,
+                delivery_destination_arn=destination.arn,
+                depends_on=[logs.bucket.policy] if logs.bucket.policy else None,
+            )
         self.read_grant = Statement(
             sid="AllowCloudFrontRead",
             actions=["s3:GetObject"],

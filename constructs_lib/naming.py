@@ -41,6 +41,8 @@ class Name(Enum):
     API_LOGGING_ROLE = NameRule("-apigw-cloudwatch", 64)
     OAC = NameRule("-data-oac", 64)
     HEADERS_POLICY = NameRule("-security-headers", 128)
+    CDN_LOG_SOURCE = NameRule("-cdn-access", 60)
+    CDN_LOG_DESTINATION = NameRule("-cdn-access-s3", 60)
     API_WAF = NameRule("-api-waf", 128)
     CDN_WAF = NameRule("-cdn-waf", 128)
     TOPIC = NameRule("-alerts", 256)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from cdktf import TerraformOutput, TerraformStack
 from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
+from cdktf_cdktf_provider_aws.data_aws_partition import DataAwsPartition
 from constructs import Construct
 
 from constructs_lib.alarms import AlarmSpec, HandlerErrorMetric, ProcessingAlarms, ProcessingAlarmsProps
@@ -19,7 +20,7 @@ from constructs_lib.alerts import AlertTopic, AlertTopicProps
 from constructs_lib.api import ProcessApi, ProcessApiProps
 from constructs_lib.api_account import ApiGatewayLoggingAccount, ApiGatewayLoggingAccountProps
 from constructs_lib.aws_provider import ProviderProps, aws_provider
-from constructs_lib.cdn import BucketDistribution, BucketDistributionProps
+from constructs_lib.cdn import AccessLogs, BucketDistribution, BucketDistributionProps, log_delivery_grants
 from constructs_lib.data_bucket import BucketLifecycle, SecureBucket, SecureBucketProps
 from constructs_lib.encryption_key import ServiceKey, ServiceKeyProps
 from constructs_lib.function import ProcessorFunction, ProcessorFunctionProps
@@ -36,6 +37,7 @@ REGION = "us-east-1"
 DEFAULT_TAGS = {"Environment": "Production"}
 HANDLER_DIR = PROJECT_ROOT / "handler"
 ACCESS_LOG_PREFIX = "s3-access/"
+CDN_LOG_PREFIX = "cloudfront/"
 BUILD_DIR = PROJECT_ROOT / ".build"
 
 
@@ -56,6 +58,7 @@ class DataProcessingStack(TerraformStack):
             return derive(prefix, kind)
 
         account = DataAwsCallerIdentity(self, "account")
+        partition = DataAwsPartition(self, "partition")
         # The local emulator lacks a few APIs (README, "Emulator differences"); only then are
         # those features left out.
         emulated = settings.emulator_endpoint is not None
@@ -112,7 +115,8 @@ class DataProcessingStack(TerraformStack):
                         Condition("ArnLike", "aws:SourceArn", [data.bucket.arn]),
                         Condition("StringEquals", "aws:SourceAccount", [account.account_id]),
                     ],
-                )
+                ),
+                *log_delivery_grants(logs, CDN_LOG_PREFIX, account.account_id, partition.partition, REGION),
             ]
         )
         data.send_access_logs_to(logs, ACCESS_LOG_PREFIX)
@@ -125,6 +129,12 @@ class DataProcessingStack(TerraformStack):
                 oac_name=name(Name.OAC),
                 headers_policy_name=name(Name.HEADERS_POLICY),
                 web_acl_arn=cdn_firewall.acl.arn,
+                access_logs=AccessLogs(
+                    bucket=logs,
+                    prefix=CDN_LOG_PREFIX,
+                    source_name=name(Name.CDN_LOG_SOURCE),
+                    destination_name=name(Name.CDN_LOG_DESTINATION),
+                ),
                 emulator_compatible=emulated,
             ),
         )

@@ -46,6 +46,11 @@ class Synth:
     def resources(self, resource_type: str) -> dict[str, dict[str, Any]]:
         return self.json["resource"].get(resource_type, {})
 
+    def address_of(self, resource_type: str) -> str:
+        """`type.name` of the only resource of a type."""
+        (name,) = self.resources(resource_type)
+        return f"{resource_type}.{name}"
+
     def only(self, resource_type: str) -> dict[str, Any]:
         (resource,) = self.resources(resource_type).values()
         return resource

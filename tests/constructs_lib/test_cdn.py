@@ -72,3 +72,18 @@ def test_viewers_and_the_api_sit_behind_waf_with_log4j_and_rate_rules(synth):
         assert {"AWSManagedRulesKnownBadInputsRuleSet", "AWSManagedRulesCommonRuleSet"} <= groups
         assert any("rate_based_statement" in r["statement"] for r in acl["rule"])
     assert len(synth.resources("aws_wafv2_web_acl_logging_configuration")) == 2
+
+
+def test_access_logs_are_delivered_to_the_log_bucket(synth):
+    (distribution,) = synth.resources("aws_cloudfront_distribution")
+    logs = synth.bucket_address(object_lock=False)
+    source = synth.only("aws_cloudwatch_log_delivery_source")
+    assert (source["log_type"], source["resource_arn"]) == ("ACCESS_LOGS", f"${{aws_cloudfront_distribution.{distribution}.arn}}")
+    (target,) = synth.only("aws_cloudwatch_log_delivery_destination")["delivery_destination_configuration"]
+    assert target["destination_resource_arn"] == f"${{aws_s3_bucket.{logs}.arn}}/cloudfront"
+    delivery = synth.only("aws_cloudwatch_log_delivery")
+    assert delivery["delivery_source_name"] == f"${{{synth.address_of('aws_cloudwatch_log_delivery_source')}.name}}"
+    policy = synth.referenced(synth.on_bucket("aws_s3_bucket_policy", logs)["policy"])
+    write = next(s for s in policy["statement"] if s["sid"] == "LogDeliveryWrite")
+    assert write["principals"] == [{"type": "Service", "identifiers": ["delivery.logs.amazonaws.com"]}]
+    assert write["resources"] == [f"${{aws_s3_bucket.{logs}.arn}}/cloudfront/*"]

@@ -238,6 +238,19 @@ def test_distribution_is_https_only_through_an_origin_access_control(aws, output
     assert (oac["OriginAccessControlOriginType"], oac["SigningBehavior"]) == ("s3", "always")
 
 
+def test_distribution_access_logs_are_delivered_to_the_log_bucket(aws, outputs):
+    logs = aws("logs")
+    (source,) = logs.describe_delivery_sources()["deliverySources"]
+    (summary,) = aws("cloudfront").list_distributions()["DistributionList"]["Items"]
+    assert (source["name"], source["logType"], source["resourceArns"]) == ("e2e-check-cdn-access", "ACCESS_LOGS", [summary["ARN"]])
+    (delivery,) = logs.describe_deliveries()["deliveries"]
+    destination = logs.get_delivery_destination(name="e2e-check-cdn-access-s3")["deliveryDestination"]
+    assert delivery["deliveryDestinationArn"] == destination["arn"]
+    assert destination["deliveryDestinationConfiguration"]["destinationResourceArn"] == (
+        f"arn:aws:s3:::{outputs['log_bucket_name']}/cloudfront"
+    )
+
+
 def test_api_stage_and_distribution_sit_behind_waf(aws, outputs):
     wafv2 = aws("wafv2")
     stage_arn = f"arn:aws:apigateway:us-east-1::/restapis/{_rest_api_id(outputs)}/stages/v1"
