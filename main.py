@@ -1,5 +1,9 @@
 #!/usr/bin/env python
-"""Synthesize the data-processing stack into cdktf.out/stacks/data-processing/cdk.tf.json."""
+"""Synthesize the stacks into cdktf.out/stacks/<stack>/cdk.tf.json:
+
+- data-processing: the service (remote state in the S3 bucket named by STATE_BUCKET);
+- state-bootstrap: that state bucket, applied once per account (local state).
+"""
 
 from tools import provider_fastpath, terraform_cli
 
@@ -12,13 +16,17 @@ from cdktf import App  # noqa: E402
 
 from stacks.data_processing_stack import DataProcessingStack  # noqa: E402
 from stacks.settings import StackSettings  # noqa: E402
+from stacks.state_bootstrap_stack import StateBootstrapStack  # noqa: E402
 
 STACK_NAME = "data-processing"
+BOOTSTRAP_STACK_NAME = "state-bootstrap"
 
 
 def main() -> None:
     app = App()
-    DataProcessingStack(app, STACK_NAME, StackSettings.load(app.node.try_get_context))
+    settings = StackSettings.load(app.node.try_get_context)
+    DataProcessingStack(app, STACK_NAME, settings)
+    StateBootstrapStack(app, BOOTSTRAP_STACK_NAME, settings)
     app.synth()
 
 

@@ -1,0 +1,51 @@
+"""The remote-state bucket: created once per account, before the service stack's first deploy.
+
+Its own state is local (a bucket cannot hold the state that creates it): the file
+`state-bootstrap.tfstate` at the project root. The bucket is versioned (every state version is
+recoverable), encrypted, private, owner-enforced, TLS-only, keeps old state versions for a
+while, and refuses `terraform destroy` (prevent_destroy) unless PROTECT_STATEFUL=false.
+"""
+
+from __future__ import annotations
+
+from cdktf import TerraformOutput, TerraformStack
+from constructs import Construct
+
+from constructs_lib.aws_provider import ProviderProps, aws_provider
+from constructs_lib.data_bucket import BucketLifecycle, SecureBucket, SecureBucketProps
+from constructs_lib.guardrails import apply_guardrails
+from constructs_lib.state_backend import StateBackendProps, apply_state_backend
+from stacks.data_processing_stack import DEFAULT_TAGS, REGION
+from stacks.settings import StackSettings
+
+# Relative to the stack's folder (cdktf.out/stacks/state-bootstrap): the project root.
+BOOTSTRAP_STATE = "../../../state-bootstrap.tfstate"
+STATE_VERSIONS_KEPT_DAYS = 90
+
+
+class StateBootstrapStack(TerraformStack):
+    def __init__(self, scope: Construct, id_: str, settings: StackSettings) -> None:
+        super().__init__(scope, id_)
+        apply_state_backend(self, StateBackendProps(kind="local", local_path=BOOTSTRAP_STATE))
+        aws_provider(
+            self,
+            "aws",
+            ProviderProps(region=REGION, default_tags=DEFAULT_TAGS, emulator_endpoint=settings.emulator_endpoint),
+        )
+        state = SecureBucket(
+            self,
+            "state",
+            SecureBucketProps(
+                name=settings.backend.bucket,
+                object_lock=False,
+                force_destroy=not settings.protect_stateful,
+                lifecycle=BucketLifecycle(noncurrent_days=STATE_VERSIONS_KEPT_DAYS),
+                eventbridge_notifications=False,
+            ),
+        )
+        state.attach_policy()
+        if settings.protect_stateful:
+            state.bucket.add_override("lifecycle.prevent_destroy", True)
+        TerraformOutput(self, "state_bucket", value=state.bucket.bucket, description="Set as STATE_BUCKET / stateBucket")
+        TerraformOutput(self, "state_region", value=REGION, description="Set as STATE_REGION / stateRegion")
+        apply_guardrails(self, region=REGION, required_tags=DEFAULT_TAGS)

@@ -1,0 +1,63 @@
+"""Issue 7: the state bootstrap stack creates the remote-state bucket, protected against destroy."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from stacks.settings import StackSettings
+from tools.terraform_runner import Terraform
+
+
+@pytest.fixture(scope="module")
+def bootstrap(synth):
+    return json.loads((synth.outdir / "stacks" / "state-bootstrap" / "cdk.tf.json").read_text())
+
+
+def _only(document, resource_type):
+    (config,) = document["resource"][resource_type].values()
+    return config
+
+
+def test_state_bucket_is_the_backend_bucket_with_its_own_local_state(bootstrap):
+    # The same setting names the main stack's S3 backend bucket.
+    assert _only(bootstrap, "aws_s3_bucket")["bucket"] == StackSettings.load(lambda key: None, environ={}).backend.bucket
+    assert bootstrap["terraform"]["backend"] == {"local": {"path": "../../../state-bootstrap.tfstate"}}
+
+
+def test_state_bucket_is_versioned_encrypted_private_and_owner_enforced(bootstrap):
+    assert _only(bootstrap, "aws_s3_bucket_versioning")["versioning_configuration"] == {"status": "Enabled"}
+    (rule,) = _only(bootstrap, "aws_s3_bucket_server_side_encryption_configuration")["rule"]
+    assert rule["apply_server_side_encryption_by_default"]["sse_algorithm"] == "AES256"
+    block = _only(bootstrap, "aws_s3_bucket_public_access_block")
+    assert all(block[f] is True for f in ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets"))
+    assert _only(bootstrap, "aws_s3_bucket_ownership_controls")["rule"] == {"object_ownership": "BucketOwnerEnforced"}
+
+
+def test_state_bucket_denies_non_tls_and_keeps_old_state_versions_for_a_while(bootstrap):
+    (document,) = bootstrap["data"]["aws_iam_policy_document"].values()
+    (deny,) = document["statement"]
+    assert (deny["sid"], deny["effect"]) == ("DenyInsecureTransport", "Deny")
+    (rule,) = _only(bootstrap, "aws_s3_bucket_lifecycle_configuration")["rule"]
+    assert rule["noncurrent_version_expiration"] == [{"noncurrent_days": 90}]
+
+
+def test_state_bucket_refuses_destroy(bootstrap):
+    assert _only(bootstrap, "aws_s3_bucket")["lifecycle"] == {"prevent_destroy": True}
+    assert _only(bootstrap, "aws_s3_bucket")["force_destroy"] is False
+
+
+def test_bootstrap_plans_on_the_emulator(synth, emulator, tmp_path):
+    workdir = tmp_path / "state-bootstrap"
+    shutil.copytree(synth.outdir / "stacks" / "state-bootstrap", workdir)
+    document = json.loads((workdir / "cdk.tf.json").read_text())
+    document["terraform"]["backend"] = {"local": {"path": "terraform.tfstate"}}  # not the project's file
+    (workdir / "cdk.tf.json").write_text(json.dumps(document))
+    terraform = Terraform(workdir, emulator.client_env())
+    terraform.init()
+    result = terraform.plan({}, plan_file="bootstrap.plan")
+    assert result.returncode == 0, result.errors
+    created = {c["type"] for c in result.plan["resource_changes"] if c["change"]["actions"] == ["create"]}
+    assert {"aws_s3_bucket", "aws_s3_bucket_versioning", "aws_s3_bucket_policy"} <= created
