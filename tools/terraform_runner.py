@@ -7,7 +7,7 @@ import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from tools import terraform_cli
 
@@ -50,10 +50,17 @@ class Terraform:
     def validate(self) -> dict[str, Any]:
         return json.loads(self.run("validate", "-json", check=False).stdout)
 
-    def plan(self, variables: Mapping[str, Any], plan_file: str = "plan.bin") -> PlanResult:
+    def plan(self, variables: Mapping[str, Any], plan_file: str = "plan.bin", targets: Sequence[str] = ()) -> PlanResult:
         """`terraform plan` with -var inputs; the plan as `terraform show -json` gives it."""
         result = self.run(
-            "plan", "-input=false", "-lock=false", "-json", f"-out={plan_file}", *self._var_args(variables), check=False
+            "plan",
+            "-input=false",
+            "-lock=false",
+            "-json",
+            f"-out={plan_file}",
+            *self._var_args(variables),
+            *(f"-target={target}" for target in targets),
+            check=False,
         )
         diagnostics = [
             message["diagnostic"]
@@ -65,15 +72,22 @@ class Terraform:
             plan = json.loads(self.run("show", "-json", plan_file).stdout)
         return PlanResult(result.returncode, diagnostics, plan)
 
-    def apply(self, variables: Mapping[str, Any], stream: bool = False) -> None:
+    def apply(self, variables: Mapping[str, Any], stream: bool = False, targets: Sequence[str] = ()) -> None:
         """`terraform apply -auto-approve`; with `stream`, its progress goes to this stdout."""
-        self._change("apply", variables, stream)
+        self._change("apply", variables, stream, targets)
 
     def destroy(self, variables: Mapping[str, Any], stream: bool = False) -> None:
         self._change("destroy", variables, stream)
 
-    def _change(self, command: str, variables: Mapping[str, Any], stream: bool) -> None:
-        args = [command, "-input=false", "-auto-approve", "-no-color", *self._var_args(variables)]
+    def _change(self, command: str, variables: Mapping[str, Any], stream: bool, targets: Sequence[str] = ()) -> None:
+        args = [
+            command,
+            "-input=false",
+            "-auto-approve",
+            "-no-color",
+            *self._var_args(variables),
+            *(f"-target={target}" for target in targets),
+        ]
         if not stream:
             result = self.run(*args, check=False)
             if result.returncode != 0:
