@@ -27,11 +27,16 @@ help:
 	@echo "make bench-handler  benchmark the handler (cold start, p50/p95) against the emulator"
 	@echo "make clean   remove build output (keeps .venv and node_modules)"
 
-install: .venv/.installed handler/node_modules/.installed
+install: .venv/.installed handler/node_modules/.installed node_modules/.installed
 
 .venv/.installed: Pipfile.lock
 	$(PIPENV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --user --quiet --disable-pip-version-check pipenv==$(PIPENV_VERSION)
 	$(PIPENV) sync --dev
+	touch $@
+
+# The pinned cdktf CLI (cdktf synth/diff/deploy/destroy through npx).
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
 	touch $@
 
 handler/node_modules/.installed: handler/package.json handler/package-lock.json

@@ -1,0 +1,37 @@
+"""Issue 7: the GitHub workflows are valid against GitHub's workflow schema (check-jsonschema)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import PROJECT_ROOT
+
+WORKFLOWS = sorted((PROJECT_ROOT / ".github" / "workflows").glob("*.yml"))
+LINT = [str(Path(sys.executable).with_name("check-jsonschema")), "--builtin-schema", "vendor.github-workflows"]
+
+
+def test_workflows_pass_the_schema_lint():
+    assert {w.name for w in WORKFLOWS} == {"pull-request.yml", "deploy.yml"}
+    result = subprocess.run([*LINT, *map(str, WORKFLOWS)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_lint_refuses_a_broken_workflow(tmp_path):
+    broken = tmp_path / "broken.yml"
+    broken.write_text("on: push\njobs:\n  build:\n    steps:\n      - run: make test\n")  # no runs-on
+    assert subprocess.run([*LINT, str(broken)], capture_output=True).returncode != 0
+
+
+def test_pull_requests_test_plan_and_update_one_review_comment():
+    text = (PROJECT_ROOT / ".github" / "workflows" / "pull-request.yml").read_text()
+    assert "make test" in text and "terraform plan" in text and "tools.plan_review" in text
+    assert "role-to-assume: ${{ vars.AWS_PLAN_ROLE_ARN }}" in text and "id-token: write" in text
+    assert "updateComment" in text and "<!-- plan-review -->" in text
+
+
+def test_main_deploys_through_a_protected_environment():
+    text = (PROJECT_ROOT / ".github" / "workflows" / "deploy.yml").read_text()
+    assert "branches: [main]" in text and "environment: production" in text
+    assert "role-to-assume: ${{ vars.AWS_DEPLOY_ROLE_ARN }}" in text and "terraform apply" in text
