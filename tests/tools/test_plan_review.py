@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from contextlib import contextmanager
 
 import pytest
 
@@ -35,6 +36,18 @@ def _edit(terraform, edit):
     document = json.loads(path.read_text())
     edit(document)
     path.write_text(json.dumps(document))
+
+
+@contextmanager
+def _edited(terraform, edit):
+    """The stack's JSON changed by `edit` for the duration, then restored."""
+    path = terraform.workdir / "cdk.tf.json"
+    original = path.read_text()
+    _edit(terraform, edit)
+    try:
+        yield
+    finally:
+        path.write_text(original)
 
 
 def _plan(terraform, name, variables=VALID_INPUTS, targets=()):
@@ -69,12 +82,8 @@ def test_table_key_change_is_flagged_as_replacing_stateful_data(workspace):
         config["hash_key"] = "pk"
         config["attribute"] = [{"name": "pk", "type": "S"}]
 
-    original = (terraform.workdir / "cdk.tf.json").read_text()
-    _edit(terraform, change_key)
-    try:
+    with _edited(terraform, change_key):
         result = review(_plan(terraform, "replace", targets=[table]))
-    finally:
-        (terraform.workdir / "cdk.tf.json").write_text(original)
     assert ("replace", table, "aws_dynamodb_table") in result.changes
     assert [(r.kind, r.address) for r in result.risks] == [("stateful", table)]
 
@@ -90,12 +99,8 @@ def test_iam_widening_names_the_actions_added(workspace, synth):
                     statement["actions"] = ["dynamodb:GetItem", "dynamodb:Scan"]
 
     assert document_name  # the policy is rendered from a data source document
-    original = (terraform.workdir / "cdk.tf.json").read_text()
-    _edit(terraform, widen)
-    try:
+    with _edited(terraform, widen):
         result = review(_plan(terraform, "widen", targets=[policy]))
-    finally:
-        (terraform.workdir / "cdk.tf.json").write_text(original)
     (risk,) = result.risks
     assert (risk.kind, risk.address) == ("iam", policy)
     assert "added `dynamodb:Scan`" in risk.detail and "removed" not in risk.detail
