@@ -4,10 +4,11 @@ The origin is the bucket's REST endpoint (a website endpoint cannot use Origin A
 `read_grant` is the one bucket-policy statement the bucket needs to let only this distribution
 read its objects. Access logs are delivered by CloudWatch log delivery (CloudFront's standard
 logging v2) into a log bucket, which needs no ACLs, unlike legacy logging; `log_delivery_grants`
-are the statements that bucket's policy needs. Responses carry security headers (a response headers policy of its own); a
-second origin entry for the same bucket retries a request that failed with a 5xx; viewers in
-embargoed countries are refused. The local emulator lacks response headers policies and origin
-groups: `emulator_compatible` swaps in the AWS managed headers policy and a single origin.
+are the statements that bucket's policy needs. Responses carry security headers (a response
+headers policy of its own); a second origin entry for the same bucket retries a request that
+failed with a 5xx; viewers in embargoed countries are refused. The local emulator lacks response
+headers policies and origin groups: `emulator_compatible` swaps in the AWS managed headers
+policy and a single origin.
 """
 
 from __future__ import annotations

@@ -25,6 +25,11 @@ FAKE_CREDENTIALS = {
 }
 
 
+def client_env(endpoint: str) -> dict[str, str]:
+    """Environment for terraform and the SDKs aimed at an emulator, with fake credentials."""
+    return {**FAKE_CREDENTIALS, "AWS_ENDPOINT_URL": endpoint, "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION}
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -42,8 +47,7 @@ class MotoServer:
         return f"http://127.0.0.1:{self.port}"
 
     def client_env(self) -> dict[str, str]:
-        """Environment for terraform / SDKs aimed at this emulator with fake credentials."""
-        return {**FAKE_CREDENTIALS, "AWS_ENDPOINT_URL": self.endpoint, "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION}
+        return client_env(self.endpoint)
 
     def start(self, timeout: float = 30, detach: bool = False) -> "MotoServer":
         """Start and wait until it answers; `detach` lets it outlive this process (`make up`)."""

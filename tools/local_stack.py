@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from tools.emulator import FAKE_CREDENTIALS, REGION
+from tools.emulator import FAKE_CREDENTIALS, REGION, client_env
 from tools.terraform_runner import Terraform
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -87,7 +87,7 @@ class LocalStack:
         return Terraform(self.outdir / "stacks" / STACK_NAME, self.client_env())
 
     def client_env(self) -> dict[str, str]:
-        return {**FAKE_CREDENTIALS, "AWS_ENDPOINT_URL": self.endpoint, "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION}
+        return client_env(self.endpoint)
 
     def synth(self) -> Path:
         """`python main.py` aimed at the emulator, with local state and no destroy protection."""

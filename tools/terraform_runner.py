@@ -33,13 +33,14 @@ class Terraform:
     workdir: Path
     env: Mapping[str, str]
 
-    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    def run(self, *args: str, check: bool = True, capture: bool = True) -> subprocess.CompletedProcess:
+        """`terraform ARGS` in the workdir; without `capture`, its output goes to this stdout."""
         terraform_cli.configure()
         return subprocess.run(
             ["terraform", *args],
             cwd=self.workdir,
             env={**os.environ, "TF_IN_AUTOMATION": "1", **self.env},
-            capture_output=True,
+            capture_output=capture,
             text=True,
             check=check,
         )
@@ -88,18 +89,10 @@ class Terraform:
             *self._var_args(variables),
             *(f"-target={target}" for target in targets),
         ]
-        if not stream:
-            result = self.run(*args, check=False)
-            if result.returncode != 0:
-                raise RuntimeError(f"terraform {command} failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
-            return
-        terraform_cli.configure()
-        subprocess.run(
-            ["terraform", *args],
-            cwd=self.workdir,
-            env={**os.environ, "TF_IN_AUTOMATION": "1", **self.env},
-            check=True,
-        )
+        result = self.run(*args, check=False, capture=not stream)
+        if result.returncode != 0:
+            shown = "" if stream else f":\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+            raise RuntimeError(f"terraform {command} failed{shown}")
 
     def outputs(self) -> dict[str, Any]:
         """Output values by name (sensitive ones included: callers decide what to print)."""
