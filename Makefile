@@ -64,7 +64,9 @@ test-handler: install
 clean:
 	rm -rf cdktf.out .build .pytest_cache
 
-scan: synth
+# The scan needs no state bucket: it synthesizes with a local backend.
+scan: install
+	STATE_BACKEND=local $(VENV_PYTHON) main.py
 	$(VENV_PYTHON) -m tools.security_scan cdktf.out/stacks/data-processing/cdk.tf.json
 
 bench: install

@@ -2,8 +2,11 @@
 """Synthesize the stacks into cdktf.out/stacks/<stack>/cdk.tf.json:
 
 - data-processing: the service (remote state in the S3 bucket named by STATE_BUCKET);
-- state-bootstrap: that state bucket, applied once per account (local state).
+- state-bootstrap: that state bucket, applied once per account (local state); only when a
+  state bucket is named, since a local backend (STATE_BACKEND=local) needs none.
 """
+
+import sys
 
 from tools import provider_fastpath, terraform_cli
 
@@ -15,7 +18,7 @@ provider_fastpath.install()
 from cdktf import App  # noqa: E402
 
 from stacks.data_processing_stack import DataProcessingStack  # noqa: E402
-from stacks.settings import StackSettings  # noqa: E402
+from stacks.settings import SettingsError, StackSettings  # noqa: E402
 from stacks.state_bootstrap_stack import StateBootstrapStack  # noqa: E402
 
 STACK_NAME = "data-processing"
@@ -24,9 +27,13 @@ BOOTSTRAP_STACK_NAME = "state-bootstrap"
 
 def main() -> None:
     app = App()
-    settings = StackSettings.load(app.node.try_get_context)
+    try:
+        settings = StackSettings.load(app.node.try_get_context)
+    except SettingsError as error:
+        sys.exit(f"error: {error}")
     DataProcessingStack(app, STACK_NAME, settings)
-    StateBootstrapStack(app, BOOTSTRAP_STACK_NAME, settings)
+    if settings.backend.bucket:
+        StateBootstrapStack(app, BOOTSTRAP_STACK_NAME, settings)
     app.synth()
 
 

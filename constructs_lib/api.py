@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 from cdktf import Fn, ITerraformDependable, TerraformResourceLifecycle
 from cdktf_cdktf_provider_aws.api_gateway_api_key import ApiGatewayApiKey
-from cdktf_cdktf_provider_aws.api_gateway_client_certificate import ApiGatewayClientCertificate
 from cdktf_cdktf_provider_aws.api_gateway_deployment import ApiGatewayDeployment
 from cdktf_cdktf_provider_aws.api_gateway_gateway_response import ApiGatewayGatewayResponse
 from cdktf_cdktf_provider_aws.api_gateway_integration import ApiGatewayIntegration
@@ -110,8 +109,6 @@ class ProcessApiProps:
     xray_tracing: bool = True
     # A WAF web ACL (REGIONAL) in front of the stage.
     web_acl_arn: str | None = None
-    # A client certificate for the stage's backend calls (the emulator cannot create one).
-    client_certificate: bool = True
 
 
 class ProcessApi(Construct):
@@ -209,13 +206,6 @@ class ProcessApi(Construct):
             retention_in_days=props.access_log_retention_days,
             kms_key_id=props.log_key_arn,
         )
-        # Signs API Gateway's calls to HTTP backends: inert for this Lambda proxy, ready for any
-        # HTTP integration added later.
-        certificate = (
-            ApiGatewayClientCertificate(self, "client-certificate", description=f"{props.name} backend calls")
-            if props.client_certificate
-            else None
-        )
         self.stage = ApiGatewayStage(
             self,
             "stage",
@@ -227,8 +217,17 @@ class ProcessApi(Construct):
                 format=ACCESS_LOG_FORMAT,
             ),
             xray_tracing_enabled=props.xray_tracing,
-            client_certificate_id=certificate.id if certificate else None,
             depends_on=[props.logging_account],
+        )
+        # Stage execution logs (logging_level below) go to a group API Gateway names after the API
+        # and would otherwise create on the first error: kept forever, unencrypted, and left
+        # behind by destroy. Created here first, like the function's.
+        self.execution_logs = CloudwatchLogGroup(
+            self,
+            "execution-logs",
+            name=f"API-Gateway-Execution-Logs_{self.rest_api.id}/{props.stage_name}",
+            retention_in_days=props.access_log_retention_days,
+            kms_key_id=props.log_key_arn,
         )
         ApiGatewayMethodSettings(
             self,
@@ -243,7 +242,7 @@ class ProcessApi(Construct):
                 throttling_rate_limit=props.rate_limit,
                 throttling_burst_limit=props.burst_limit,
             ),
-            depends_on=[props.logging_account],
+            depends_on=[props.logging_account, self.execution_logs],
         )
         if props.web_acl_arn:
             Wafv2WebAclAssociation(self, "web-acl", resource_arn=self.stage.arn, web_acl_arn=props.web_acl_arn)

@@ -1,9 +1,10 @@
 """The region-wide API Gateway setting that lets stages write logs to CloudWatch.
 
 `aws_api_gateway_account` is one setting per account and region, not a per-API resource:
-applying this stack points it at this stack's role (replacing any earlier role), and destroying
-the stack leaves the setting in place (hashicorp/aws 5.x default), so another stack's logging
-keeps working until its role is gone.
+applying this stack points it at this stack's role (replacing any earlier role). Destroying the
+stack deletes that role, so it also resets the setting (`reset_on_delete`) instead of leaving it
+pointing at a role that no longer exists, which would make every stage's logging in the region
+fail until someone sets a new role.
 """
 
 from __future__ import annotations
@@ -42,5 +43,6 @@ class ApiGatewayLoggingAccount(Construct):
             self,
             "account",
             cloudwatch_role_arn=self.role.role.arn,
+            reset_on_delete=True,
             depends_on=self.role.attachments,
         )

@@ -4,11 +4,10 @@ The origin is the bucket's REST endpoint (a website endpoint cannot use Origin A
 `read_grant` is the one bucket-policy statement the bucket needs to let only this distribution
 read its objects. Access logs are delivered by CloudWatch log delivery (CloudFront's standard
 logging v2) into a log bucket, which needs no ACLs, unlike legacy logging; `log_delivery_grants`
-are the statements that bucket's policy needs. Responses carry security headers (a response
-headers policy of its own); a second origin entry for the same bucket retries a request that
-failed with a 5xx; viewers in embargoed countries are refused. The local emulator lacks response
-headers policies and origin groups: `emulator_compatible` swaps in the AWS managed headers
-policy and a single origin.
+are the statements that bucket's policy needs. Responses carry security headers: a response
+headers policy of its own (`own_security_headers`), or AWS's managed SecurityHeadersPolicy.
+Viewers in embargoed countries are refused. There is one origin and no origin group: failing
+over to the same bucket would only be a retry, and a second bucket would need replication.
 """
 
 from __future__ import annotations
@@ -19,9 +18,6 @@ from cdktf_cdktf_provider_aws.cloudfront_distribution import (
     CloudfrontDistribution,
     CloudfrontDistributionDefaultCacheBehavior,
     CloudfrontDistributionOrigin,
-    CloudfrontDistributionOriginGroup,
-    CloudfrontDistributionOriginGroupFailoverCriteria,
-    CloudfrontDistributionOriginGroupMember,
     CloudfrontDistributionRestrictions,
     CloudfrontDistributionRestrictionsGeoRestriction,
     CloudfrontDistributionViewerCertificate,
@@ -53,8 +49,6 @@ from constructs_lib.iam import Condition, Statement
 CACHING_OPTIMIZED_POLICY_ID = "658327ea-f89d-4fab-a63d-7e88639e58f6"
 SECURITY_HEADERS_POLICY_ID = "67f7725c-6f97-4210-82d7-5512b31e9d03"
 ORIGIN_ID = "data-bucket"
-RETRY_ORIGIN_ID = "data-bucket-retry"
-ORIGIN_GROUP_ID = "data-bucket-with-retry"
 # Comprehensively embargoed under US export rules; override with `blocked_countries`.
 EMBARGOED_COUNTRIES = ("CU", "IR", "KP", "SY")
 
@@ -105,7 +99,9 @@ class BucketDistributionProps:
     default_root_object: str = "index.html"
     web_acl_arn: str | None = None
     access_logs: AccessLogs | None = None
-    emulator_compatible: bool = False
+    # A response headers policy of this stack's own (HSTS with preload, nosniff, frame denial,
+    # strict referrer policy); False uses AWS's managed SecurityHeadersPolicy instead.
+    own_security_headers: bool = True
 
 
 class BucketDistribution(Construct):
@@ -122,9 +118,8 @@ class BucketDistribution(Construct):
             signing_behavior="always",
             signing_protocol="sigv4",
         )
-        full = not props.emulator_compatible
         headers_policy_id = SECURITY_HEADERS_POLICY_ID
-        if full:
+        if props.own_security_headers:
             headers_policy_id = CloudfrontResponseHeadersPolicy(
                 self,
                 "security-headers",
@@ -144,7 +139,6 @@ class BucketDistribution(Construct):
                     ),
                 ),
             ).id
-        origin_ids = (ORIGIN_ID, RETRY_ORIGIN_ID) if full else (ORIGIN_ID,)
         self.distribution = CloudfrontDistribution(
             self,
             "distribution",
@@ -157,23 +151,13 @@ class BucketDistribution(Construct):
             web_acl_id=props.web_acl_arn,
             origin=[
                 CloudfrontDistributionOrigin(
-                    origin_id=origin_id,
+                    origin_id=ORIGIN_ID,
                     domain_name=props.bucket.bucket.bucket_regional_domain_name,
                     origin_access_control_id=oac.id,
                 )
-                for origin_id in origin_ids
             ],
-            origin_group=[
-                CloudfrontDistributionOriginGroup(
-                    origin_id=ORIGIN_GROUP_ID,
-                    failover_criteria=CloudfrontDistributionOriginGroupFailoverCriteria(status_codes=[500, 502, 503, 504]),
-                    member=[CloudfrontDistributionOriginGroupMember(origin_id=origin_id) for origin_id in origin_ids],
-                )
-            ]
-            if full
-            else None,
             default_cache_behavior=CloudfrontDistributionDefaultCacheBehavior(
-                target_origin_id=ORIGIN_GROUP_ID if full else ORIGIN_ID,
+                target_origin_id=ORIGIN_ID,
                 viewer_protocol_policy=props.viewer_protocol_policy,
                 allowed_methods=["GET", "HEAD"],
                 cached_methods=["GET", "HEAD"],

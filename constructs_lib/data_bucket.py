@@ -1,5 +1,5 @@
 """An S3 bucket that is private, encrypted, versioned, lifecycle-managed and (by default)
-Object Lock enabled from creation, with access logs and EventBridge notifications."""
+Object Lock enabled from creation, optionally logging access to another bucket."""
 
 from __future__ import annotations
 
@@ -66,8 +66,9 @@ class SecureBucketProps:
     sse_algorithm: str = "AES256"
     force_destroy: bool = False
     lifecycle: BucketLifecycle = BucketLifecycle()
-    # Object-level events to EventBridge, for whatever consumes the bucket's results.
-    eventbridge_notifications: bool = True
+    # Object-level events to EventBridge: on only for a bucket whose events something consumes
+    # (with no rule on the bus they are dropped, and the setting would only claim a control).
+    eventbridge_notifications: bool = False
 
 
 class SecureBucket(Construct):

@@ -7,21 +7,12 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 from cdktf import AssetType, TerraformAsset
-from cdktf import Fn
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
-from cdktf_cdktf_provider_aws.lambda_code_signing_config import (
-    LambdaCodeSigningConfig,
-    LambdaCodeSigningConfigAllowedPublishers,
-    LambdaCodeSigningConfigPolicies,
-)
 from cdktf_cdktf_provider_aws.lambda_function import (
     LambdaFunction,
-    LambdaFunctionDeadLetterConfig,
     LambdaFunctionEnvironment,
     LambdaFunctionTracingConfig,
 )
-from cdktf_cdktf_provider_aws.signer_signing_profile import SignerSigningProfile
-from cdktf_cdktf_provider_aws.sqs_queue import SqsQueue
 from constructs import Construct
 
 from constructs_lib.iam import ServiceRole, ServiceRoleProps, Statement
@@ -36,12 +27,12 @@ class ProcessorFunctionProps:
     source_dir: Path
     build_dir: Path
     environment: Mapping[str, str]
-    # Everything the handler calls; the runtime's own needs (logs, X-Ray, the dead-letter
-    # queue, the key) are added here.
+    # Everything the handler calls; the runtime's own needs (logs, X-Ray) are added here. The
+    # environment's key needs no statement: Lambda decrypts it through a KMS grant it creates for
+    # the role when the function is deployed.
     statements: Sequence[Statement]
-    # A customer-managed key for the log group, the environment and the dead-letter queue.
+    # A customer-managed key for the log group and the environment.
     key_arn: str
-    dead_letter_queue_name: str
     runtime: str = DEFAULT_RUNTIME
     handler: str = "index.handler"
     memory_size: int = 256
@@ -49,13 +40,11 @@ class ProcessorFunctionProps:
     architecture: str = "arm64"
     log_retention_days: int = 30
     description: str = "Processes POST /process requests"
-    # Caps what one function can take from the account's concurrency (and its bill).
-    reserved_concurrency: int = 10
+    # Reserved concurrency caps what the function takes from the account (and its bill), but
+    # Lambda refuses a reservation that leaves under 100 unreserved, which new accounts' reduced
+    # quotas cannot spare: None (the default) reserves nothing.
+    reserved_concurrency: int | None = None
     tracing_mode: str = "Active"
-    dead_letter_retention_seconds: int = 14 * 24 * 3600
-    # Code signing: "Warn" lets unsigned packages deploy (with a warning) until CI signs them;
-    # "Enforce" refuses them. None: no code signing config (the emulator has none).
-    code_signing_policy: str | None = "Warn"
 
 
 class ProcessorFunction(Construct):
@@ -73,15 +62,6 @@ class ProcessorFunction(Construct):
             retention_in_days=props.log_retention_days,
             kms_key_id=props.key_arn,
         )
-        # Only asynchronous invocations reach it (API Gateway invokes synchronously); it keeps
-        # their failed events instead of dropping them.
-        self.dead_letter_queue = SqsQueue(
-            self,
-            "dead-letter-queue",
-            name=props.dead_letter_queue_name,
-            kms_master_key_id=props.key_arn,
-            message_retention_seconds=props.dead_letter_retention_seconds,
-        )
         runtime_statements = [
             Statement(
                 sid="WriteOwnLogs",
@@ -90,8 +70,6 @@ class ProcessorFunction(Construct):
             ),
             # X-Ray has no resource-level permissions: these two actions on "*" are its minimum.
             Statement(sid="SendTraces", actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords"], resources=["*"]),
-            Statement(sid="DeadLetter", actions=["sqs:SendMessage"], resources=[self.dead_letter_queue.arn]),
-            Statement(sid="UseKey", actions=["kms:Decrypt", "kms:GenerateDataKey"], resources=[props.key_arn]),
         ]
         self.role = ServiceRole(
             self,
@@ -103,20 +81,6 @@ class ProcessorFunction(Construct):
                 policies={props.policy_name: [*props.statements, *runtime_statements]},
             ),
         )
-
-        code_signing = None
-        if props.code_signing_policy:
-            # Signer profile names allow only letters, digits and underscores.
-            profile = SignerSigningProfile(
-                self, "signing-profile", name=Fn.replace(props.name, "-", "_"), platform_id="AWSLambda-SHA384-ECDSA"
-            )
-            code_signing = LambdaCodeSigningConfig(
-                self,
-                "code-signing",
-                description=f"Signing requirements of {props.name}",
-                allowed_publishers=LambdaCodeSigningConfigAllowedPublishers(signing_profile_version_arns=[profile.version_arn]),
-                policies=LambdaCodeSigningConfigPolicies(untrusted_artifact_on_deployment=props.code_signing_policy),
-            )
 
         package, package_hash = build_package(props.source_dir, props.build_dir)
         asset = TerraformAsset(self, "package", path=str(package), type=AssetType.FILE)
@@ -137,8 +101,6 @@ class ProcessorFunction(Construct):
             kms_key_arn=props.key_arn,
             tracing_config=LambdaFunctionTracingConfig(mode=props.tracing_mode),
             reserved_concurrent_executions=props.reserved_concurrency,
-            dead_letter_config=LambdaFunctionDeadLetterConfig(target_arn=self.dead_letter_queue.arn),
-            code_signing_config_arn=code_signing.arn if code_signing else None,
             # The log group and the attached policies must exist before the first invocation.
             depends_on=[self.log_group, *self.role.attachments],
         )

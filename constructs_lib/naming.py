@@ -33,7 +33,6 @@ class Name(Enum):
     FUNCTION = NameRule("-processor", 64)
     FUNCTION_ROLE = NameRule("-processor-role", 64)
     FUNCTION_POLICY = NameRule("-processor-access", 128)
-    DEAD_LETTER_QUEUE = NameRule("-processor-dlq", 80)
     API = NameRule("-api", 1024)
     API_KEY = NameRule("-api-key", 1024)
     USAGE_PLAN = NameRule("-usage-plan", 1024)

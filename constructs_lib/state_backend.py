@@ -12,7 +12,8 @@ BACKEND_KINDS = ("s3", "local")
 @dataclass(frozen=True)
 class StateBackendProps:
     kind: str = "s3"
-    bucket: str = "dataproc-terraform-state"
+    # S3 bucket names are global: no default would be safe to share, so the s3 kind needs one.
+    bucket: str | None = None
     key: str = "data-processing/terraform.tfstate"
     region: str = "us-east-1"
     # Local state file, relative to the stack's folder in cdktf.out (experiments and tests).
@@ -30,6 +31,8 @@ def apply_state_backend(stack: TerraformStack, props: StateBackendProps) -> None
         return
     if props.kind != "s3":
         raise ValueError(f"state backend must be one of {', '.join(BACKEND_KINDS)}, not {props.kind!r}")
+    if not props.bucket:
+        raise ValueError("the s3 state backend needs a bucket name")
     S3Backend(stack, bucket=props.bucket, key=props.key, region=props.region, encrypt=True)
     # S3-native locking (Terraform 1.10+); cdktf 0.21's S3Backend has no argument for it.
     stack.add_override("terraform.backend.s3.use_lockfile", True)

@@ -27,6 +27,8 @@ from cdktf_cdktf_provider_aws.wafv2_web_acl import (
 from cdktf_cdktf_provider_aws.wafv2_web_acl_logging_configuration import Wafv2WebAclLoggingConfiguration
 from constructs import Construct
 
+# The common rule set blocks bodies over 8 KB (SizeRestrictions_BODY).
+BODY_SIZE_RULE = ("AWSManagedRulesCommonRuleSet", "SizeRestrictions_BODY")
 # Managed rule group -> its rules that only count instead of blocking.
 MANAGED_RULE_GROUPS = {
     "AWSManagedRulesCommonRuleSet": (),
@@ -43,6 +45,9 @@ class WebAclProps:
     key_arn: str
     # Requests per client IP per 5 minutes before WAF blocks it.
     rate_limit: int = 2000
+    # Let bodies over 8 KB through (the rule then only counts) to a backend that enforces its
+    # own, larger limit; otherwise WAF answers 403 before the backend sees them.
+    large_bodies: bool = False
     log_retention_days: int = 30
 
 
@@ -53,6 +58,10 @@ def _visibility(metric: str) -> Wafv2WebAclRuleVisibilityConfig:
 class WebAcl(Construct):
     def __init__(self, scope: Construct, id_: str, props: WebAclProps) -> None:
         super().__init__(scope, id_)
+        counted_rules = {group: list(rules) for group, rules in MANAGED_RULE_GROUPS.items()}
+        if props.large_bodies:
+            group, rule = BODY_SIZE_RULE
+            counted_rules[group].append(rule)
         managed = [
             Wafv2WebAclRule(
                 name=group,
@@ -67,7 +76,7 @@ class WebAcl(Construct):
                 },
                 visibility_config=_visibility(group),
             )
-            for priority, (group, counted) in enumerate(MANAGED_RULE_GROUPS.items(), start=1)
+            for priority, (group, counted) in enumerate(counted_rules.items(), start=1)
         ]
         rate_limit = Wafv2WebAclRule(
             name="RateLimitPerIp",

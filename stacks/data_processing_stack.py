@@ -59,15 +59,12 @@ class DataProcessingStack(TerraformStack):
 
         account = DataAwsCallerIdentity(self, "account")
         partition = DataAwsPartition(self, "partition")
-        # The local emulator lacks a few APIs (README, "Emulator differences"); only then are
-        # those features left out.
-        emulated = settings.emulator_endpoint is not None
         key = ServiceKey(
             self,
             "key",
             ServiceKeyProps(
                 alias=name(Name.KEY_ALIAS),
-                description="Encrypts the data-processing stack's alerts, logs, queue and function settings",
+                description="Encrypts the data-processing stack's alerts, logs and function settings",
                 region=REGION,
             ),
         ).key
@@ -135,7 +132,8 @@ class DataProcessingStack(TerraformStack):
                     source_name=name(Name.CDN_LOG_SOURCE),
                     destination_name=name(Name.CDN_LOG_DESTINATION),
                 ),
-                emulator_compatible=emulated,
+                # moto has no response headers policies (README, "Emulator differences").
+                own_security_headers=settings.emulator_endpoint is None,
             ),
         )
         data.attach_policy([cdn.read_grant])
@@ -156,8 +154,7 @@ class DataProcessingStack(TerraformStack):
                     "CDN_DOMAIN": cdn.distribution.domain_name,
                 },
                 key_arn=key.arn,
-                dead_letter_queue_name=name(Name.DEAD_LETTER_QUEUE),
-                code_signing_policy=None if emulated else "Warn",
+                reserved_concurrency=settings.reserved_concurrency,
                 # Exactly what the handler calls.
                 statements=[
                     Statement(sid="ReadItems", actions=["dynamodb:GetItem"], resources=[table.table.arn]),
@@ -169,7 +166,10 @@ class DataProcessingStack(TerraformStack):
         logging_account = ApiGatewayLoggingAccount(
             self, "api-logging", ApiGatewayLoggingAccountProps(role_name=name(Name.API_LOGGING_ROLE))
         )
-        api_firewall = WebAcl(self, "api-waf", WebAclProps(name=name(Name.API_WAF), scope="REGIONAL", key_arn=key.arn))
+        # The handler takes bodies up to 256 KB and answers 413 beyond: WAF must not stop them at 8 KB.
+        api_firewall = WebAcl(
+            self, "api-waf", WebAclProps(name=name(Name.API_WAF), scope="REGIONAL", key_arn=key.arn, large_bodies=True)
+        )
         api = ProcessApi(
             self,
             "api",
@@ -182,7 +182,6 @@ class DataProcessingStack(TerraformStack):
                 logging_account=logging_account.account,
                 log_key_arn=key.arn,
                 web_acl_arn=api_firewall.acl.arn,
-                client_certificate=not emulated,
             ),
         )
 

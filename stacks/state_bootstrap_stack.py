@@ -40,7 +40,6 @@ class StateBootstrapStack(TerraformStack):
                 object_lock=False,
                 force_destroy=not settings.protect_stateful,
                 lifecycle=BucketLifecycle(noncurrent_days=STATE_VERSIONS_KEPT_DAYS),
-                eventbridge_notifications=False,
             ),
         )
         state.attach_policy()

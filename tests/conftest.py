@@ -80,7 +80,7 @@ class Synth:
 
 def run_main(outdir: Path, **env: str) -> Path:
     """`python main.py` with the local backend and no AWS_* variables; the stack's folder."""
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "STATE_"))}
     clean.update(STATE_BACKEND="local", CDKTF_OUTDIR=str(outdir), **env)
     subprocess.run([sys.executable, "main.py"], cwd=PROJECT_ROOT, env=clean, check=True)
     return outdir / "stacks" / STACK_NAME
@@ -112,5 +112,15 @@ def terraform(synth: Synth, emulator: MotoServer, tmp_path_factory: pytest.TempP
 @pytest.fixture(scope="session")
 def valid_plan(terraform: Terraform) -> dict[str, Any]:
     result = terraform.plan(VALID_INPUTS, plan_file="valid.plan")
+    assert result.returncode == 0, result.errors
+    return result.plan
+
+
+@pytest.fixture(scope="session")
+def longest_prefix_plan(terraform: Terraform) -> dict[str, Any]:
+    """A plan with the longest ResourcePrefix the validation accepts: every name at its longest."""
+    from constructs_lib.naming import MAX_PREFIX_LENGTH
+
+    result = terraform.plan({**VALID_INPUTS, "ResourcePrefix": "p" * MAX_PREFIX_LENGTH}, plan_file="longest.plan")
     assert result.returncode == 0, result.errors
     return result.plan

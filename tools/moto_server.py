@@ -7,13 +7,20 @@ bucket policy deny every object request, which real S3 never does. This module e
 `Bool`, restores IAM's rule (a statement whose conditions do not hold does not apply), and
 supplies aws:SecureTransport=true: the emulator listens on plain HTTP on loopback only,
 standing in for AWS endpoints that SDKs always reach over TLS. Unconditional statements are
-evaluated exactly as before. Then it runs moto's own server:
+evaluated exactly as before.
+
+It also accepts API Gateway's account reset: UpdateAccount replacing `/cloudwatchRoleArn` with
+no value (what `reset_on_delete` sends on destroy) clears the role, as AWS does; moto 5.2 fails
+with a KeyError there, and the provider retries the 500 until it times out.
+
+Then it runs moto's own server:
 
     python -m tools.moto_server -H 127.0.0.1 -p PORT
 """
 
 from __future__ import annotations
 
+from moto.apigateway import models as apigateway_models
 from moto.iam import access_control, policy_conditions
 from moto.server import main
 
@@ -33,7 +40,18 @@ def _bool_equals(expected, actual) -> bool:
     return str(actual).lower() in (str(value).lower() for value in expected_values)
 
 
+_apply_account_patch = apigateway_models.Account.apply_patch_operations
+
+
+def _account_patch(self, patch_operations):
+    resets = [op for op in patch_operations if "/cloudwatchRoleArn" in op["path"] and "value" not in op]
+    if resets:
+        self.cloudwatch_role_arn = None
+    return _apply_account_patch(self, [op for op in patch_operations if op not in resets])
+
+
 access_control.IAMPolicyStatement.is_action_permitted = _conditions_must_hold
+apigateway_models.Account.apply_patch_operations = _account_patch
 policy_conditions.CONDITION_OPERATIONS.setdefault("Bool", _bool_equals)
 
 if __name__ == "__main__":

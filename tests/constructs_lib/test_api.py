@@ -73,3 +73,23 @@ def test_stage_throttles_every_method(synth):
     assert settings["method_path"] == "*/*"
     assert settings["settings"]["throttling_rate_limit"] > 0
     assert settings["settings"]["throttling_burst_limit"] > 0
+
+
+def test_destroy_resets_the_region_wide_logging_role_instead_of_leaving_a_deleted_one(synth):
+    # Deprecated in hashicorp/aws 5.x only because 6.0 makes it the behaviour.
+    assert synth.only("aws_api_gateway_account")["reset_on_delete"] is True
+
+
+def test_execution_logs_go_to_a_group_terraform_owns_with_retention_and_the_key(synth):
+    (api,) = synth.resources("aws_api_gateway_rest_api")
+    (address, group), = [(a, g) for a, g in synth.resources("aws_cloudwatch_log_group").items() if g["name"].startswith("API-Gateway-Execution-Logs_")]
+    (key,) = synth.resources("aws_kms_key")
+    assert group == {**group, "name": f"API-Gateway-Execution-Logs_${{aws_api_gateway_rest_api.{api}.id}}/v1", "retention_in_days": 30, "kms_key_id": f"${{aws_kms_key.{key}.arn}}"}
+    # Before API Gateway could create it itself on the first logged error.
+    assert f"aws_cloudwatch_log_group.{address}" in synth.only("aws_api_gateway_method_settings")["depends_on"]
+
+
+def test_stage_has_no_client_certificate_a_lambda_proxy_would_ignore(synth):
+    # A client certificate authenticates API Gateway to HTTP backends only.
+    assert "client_certificate_id" not in synth.only("aws_api_gateway_stage")
+    assert not synth.resources("aws_api_gateway_client_certificate")

@@ -14,21 +14,15 @@ def test_viewers_are_redirected_to_https(synth):
 def test_origin_is_the_bucket_rest_endpoint_signed_by_an_origin_access_control(synth):
     bucket = synth.bucket_address(object_lock=True)
     (oac,) = synth.resources("aws_cloudfront_origin_access_control")
-    origins = synth.only("aws_cloudfront_distribution")["origin"]
-    assert len(origins) == 2  # the bucket, and the same bucket again to retry a failed request
-    for origin in origins:
-        # The regional REST endpoint: a website endpoint cannot use OAC.
-        assert origin["domain_name"] == f"${{aws_s3_bucket.{bucket}.bucket_regional_domain_name}}"
-        assert origin["origin_access_control_id"] == f"${{aws_cloudfront_origin_access_control.{oac}.id}}"
-        assert "s3_origin_config" not in origin and "custom_origin_config" not in origin
-
-
-def test_failed_requests_fail_over_to_the_retry_origin(synth):
     distribution = synth.only("aws_cloudfront_distribution")
-    (group,) = distribution["origin_group"]
-    assert distribution["default_cache_behavior"]["target_origin_id"] == group["origin_id"]
-    assert [m["origin_id"] for m in group["member"]] == [o["origin_id"] for o in distribution["origin"]]
-    assert group["failover_criteria"]["status_codes"] == [500, 502, 503, 504]
+    (origin,) = distribution["origin"]
+    # The regional REST endpoint: a website endpoint cannot use OAC.
+    assert origin["domain_name"] == f"${{aws_s3_bucket.{bucket}.bucket_regional_domain_name}}"
+    assert origin["origin_access_control_id"] == f"${{aws_cloudfront_origin_access_control.{oac}.id}}"
+    assert "s3_origin_config" not in origin and "custom_origin_config" not in origin
+    # No origin group: failing over to the same bucket through the same OAC is only a retry.
+    assert "origin_group" not in distribution
+    assert distribution["default_cache_behavior"]["target_origin_id"] == origin["origin_id"]
     assert Testing.to_have_resource_with_properties(
         synth.text,
         "aws_cloudfront_origin_access_control",
@@ -72,6 +66,19 @@ def test_viewers_and_the_api_sit_behind_waf_with_log4j_and_rate_rules(synth):
         assert {"AWSManagedRulesKnownBadInputsRuleSet", "AWSManagedRulesCommonRuleSet"} <= groups
         assert any("rate_based_statement" in r["statement"] for r in acl["rule"])
     assert len(synth.resources("aws_wafv2_web_acl_logging_configuration")) == 2
+
+
+def test_api_waf_lets_bodies_up_to_the_handlers_limit_through(synth):
+    """The common rule set blocks bodies over 8 KB; the handler takes 256 KB and answers 413 beyond."""
+
+    def counted(scope):
+        (acl,) = [a for a in synth.resources("aws_wafv2_web_acl").values() if a["scope"] == scope]
+        (common,) = [r for r in acl["rule"] if r["name"] == "AWSManagedRulesCommonRuleSet"]
+        overrides = common["statement"]["managed_rule_group_statement"].get("rule_action_override") or []
+        return {o["name"] for o in overrides if "count" in o["action_to_use"]}
+
+    assert "SizeRestrictions_BODY" in counted("REGIONAL")
+    assert "SizeRestrictions_BODY" not in counted("CLOUDFRONT")  # GET only: no bodies to let through
 
 
 def test_access_logs_are_delivered_to_the_log_bucket(synth):

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import zipfile
 
+import json
+
+import pytest
 from cdktf import Testing
 
 from constructs_lib.node_package import DEFAULT_RUNTIME, build_package
-from stacks.settings import PROJECT_ROOT, StackSettings
+from stacks.settings import PROJECT_ROOT, SettingsError, StackSettings
+from tests.conftest import run_main
 from tests.support.plans import planned, planned_one
 
 
@@ -18,11 +22,14 @@ def test_function_defaults_to_nodejs22(synth):
     )
 
 
+LOCAL = {"STATE_BACKEND": "local"}
+
+
 def test_runtime_is_chosen_by_environment_or_context():
-    assert StackSettings.load(lambda key: None, environ={}).lambda_runtime == "nodejs22.x"
+    assert StackSettings.load(lambda key: None, environ=LOCAL).lambda_runtime == "nodejs22.x"
     context = {"lambdaRuntime": "nodejs18.x"}
-    assert StackSettings.load(context.get, environ={}).lambda_runtime == "nodejs18.x"
-    assert StackSettings.load(context.get, environ={"LAMBDA_RUNTIME": "nodejs16.x"}).lambda_runtime == "nodejs16.x"
+    assert StackSettings.load(context.get, environ=LOCAL).lambda_runtime == "nodejs18.x"
+    assert StackSettings.load(context.get, environ={**LOCAL, "LAMBDA_RUNTIME": "nodejs16.x"}).lambda_runtime == "nodejs16.x"
 
 
 def test_function_gets_table_bucket_and_cdn_domain_from_their_resources(synth):
@@ -38,7 +45,7 @@ def test_function_gets_table_bucket_and_cdn_domain_from_their_resources(synth):
 
 def test_log_group_is_created_by_terraform_named_after_the_function_with_30_days(valid_plan, synth):
     function = planned_one(valid_plan, "aws_lambda_function")
-    groups = {g["name"]: g for g in planned(valid_plan, "aws_cloudwatch_log_group")}
+    groups = {g.get("name"): g for g in planned(valid_plan, "aws_cloudwatch_log_group")}
     group = groups[f"/aws/lambda/{function['function_name']}"]
     assert group["retention_in_days"] == 30
     # The function waits for its log group, so the first invocation cannot create it first.
@@ -64,12 +71,31 @@ def test_function_deploys_the_built_package_with_its_hash(synth, tmp_path):
     assert function["source_code_hash"] == expected_hash
 
 
-def test_function_is_traced_capped_and_keeps_failed_async_events(synth):
+def test_function_is_traced_and_its_environment_encrypted_under_the_stack_key(synth):
     function = synth.only("aws_lambda_function")
-    (queue,) = synth.resources("aws_sqs_queue")
     (key,) = synth.resources("aws_kms_key")
     assert function["tracing_config"] == {"mode": "Active"}
-    assert function["reserved_concurrent_executions"] == 10
-    assert function["dead_letter_config"] == {"target_arn": f"${{aws_sqs_queue.{queue}.arn}}"}
     assert function["kms_key_arn"] == f"${{aws_kms_key.{key}.arn}}"
-    assert synth.only("aws_sqs_queue")["kms_master_key_id"] == f"${{aws_kms_key.{key}.arn}}"
+
+
+def test_default_synth_deploys_on_a_fresh_account(synth):
+    """Nothing that needs a raised quota or an artefact nobody produces: no reserved
+    concurrency (Lambda keeps 100 unreserved; new accounts have less to spare), no code signing
+    (nothing signs the package), no dead-letter queue (API Gateway invokes synchronously)."""
+    function = synth.only("aws_lambda_function")
+    assert "reserved_concurrent_executions" not in function
+    assert "code_signing_config_arn" not in function and "dead_letter_config" not in function
+    for absent in ("aws_lambda_code_signing_config", "aws_signer_signing_profile", "aws_sqs_queue"):
+        assert not synth.resources(absent), absent
+
+
+def test_reserved_concurrency_is_an_opt_in_setting(tmp_path):
+    assert StackSettings.load(lambda key: None, environ=LOCAL).reserved_concurrency is None
+    assert StackSettings.load(lambda key: None, environ={**LOCAL, "RESERVED_CONCURRENCY": "25"}).reserved_concurrency == 25
+    assert StackSettings.load({"reservedConcurrency": 5}.get, environ=LOCAL).reserved_concurrency == 5
+    for bad in ("0", "-3", "ten", "2.5"):
+        with pytest.raises(SettingsError, match="RESERVED_CONCURRENCY must be a whole number of at least 1"):
+            StackSettings.load(lambda key: None, environ={**LOCAL, "RESERVED_CONCURRENCY": bad})
+    stack_dir = run_main(tmp_path, RESERVED_CONCURRENCY="25")
+    function = json.loads((stack_dir / "cdk.tf.json").read_text())["resource"]["aws_lambda_function"]
+    assert [f["reserved_concurrent_executions"] for f in function.values()] == [25]

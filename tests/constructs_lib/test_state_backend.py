@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
+import pytest
 from cdktf import TerraformStack, Testing
 
 from constructs_lib.state_backend import StateBackendProps, apply_state_backend
-from stacks.settings import StackSettings
+from stacks.settings import MISSING_STATE_BUCKET, PROJECT_ROOT, SettingsError, StackSettings
 
 
 def _terraform_block(props: StateBackendProps) -> dict:
@@ -35,29 +39,64 @@ def test_local_backend_for_experiments_and_tests():
 
 
 def test_backend_settings_come_from_environment_then_context_then_defaults():
-    defaults = StackSettings.load(lambda key: None, environ={}).backend
+    context = {"stateBucket": "from-context", "stateKey": "ctx/key.tfstate"}
+    defaults = StackSettings.load(context.get, environ={}).backend
     assert (defaults.kind, defaults.bucket, defaults.key, defaults.region) == (
         "s3",
-        "dataproc-terraform-state",
-        "data-processing/terraform.tfstate",
+        "from-context",
+        "ctx/key.tfstate",
         "us-east-1",
     )
-    context = {"stateBucket": "from-context", "stateKey": "ctx/key.tfstate"}
-    from_context = StackSettings.load(context.get, environ={}).backend
-    assert (from_context.bucket, from_context.key) == ("from-context", "ctx/key.tfstate")
+    assert StackSettings.load(lambda key: None, environ={"STATE_BUCKET": "bucket-b"}).backend.key == "data-processing/terraform.tfstate"
     from_env = StackSettings.load(context.get, environ={"STATE_BUCKET": "from-env", "STATE_BACKEND": "local"}).backend
     assert (from_env.bucket, from_env.key, from_env.kind) == ("from-env", "ctx/key.tfstate", "local")
 
 
+def test_the_s3_backend_has_no_default_bucket_and_says_how_to_name_one():
+    # S3 bucket names are global: any default would be one bucket for every user.
+    with pytest.raises(SettingsError) as refused:
+        StackSettings.load(lambda key: None, environ={})
+    assert "STATE_BUCKET" in str(refused.value) and "stateBucket" in str(refused.value)
+    assert "state-bootstrap" in str(refused.value) and "STATE_BACKEND=local" in str(refused.value)
+    assert StackSettings.load(lambda key: None, environ={"STATE_BACKEND": "local"}).backend.bucket is None
+    with pytest.raises(ValueError, match="needs a bucket name"):
+        _terraform_block(StateBackendProps(kind="s3"))
+
+
+@pytest.mark.parametrize("name", ["My_Bucket", "ab", "a" * 64, "bucket..name", "-bucket", "192.168.0.1", "xn--bucket"])
+def test_a_state_bucket_name_s3_would_refuse_is_refused_at_synth(name):
+    with pytest.raises(SettingsError, match="not a valid S3 bucket name"):
+        StackSettings.load(lambda key: None, environ={"STATE_BUCKET": name})
+
+
+def test_blank_settings_count_as_unset_and_the_backend_kind_is_checked():
+    assert StackSettings.load(lambda key: None, environ={"STATE_BUCKET": " acme-state "}).backend.bucket == "acme-state"
+    with pytest.raises(SettingsError, match="needs a bucket of your own"):
+        StackSettings.load(lambda key: None, environ={"STATE_BUCKET": "   "})
+    assert StackSettings.load(lambda key: None, environ={"STATE_BACKEND": "LOCAL"}).backend.kind == "local"
+    with pytest.raises(SettingsError, match="STATE_BACKEND must be one of s3, local"):
+        StackSettings.load(lambda key: None, environ={"STATE_BACKEND": "gcs"})
+
+
+def test_synth_without_a_state_bucket_fails_with_the_message_not_a_traceback(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "STATE_"))}
+    result = subprocess.run(
+        [sys.executable, "main.py"], cwd=PROJECT_ROOT, env={**env, "CDKTF_OUTDIR": str(tmp_path)}, capture_output=True, text=True
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip() == f"error: {MISSING_STATE_BUCKET}"
+
 
 def test_stateful_protection_is_on_unless_switched_off():
-    assert StackSettings.load(lambda key: None, environ={}).protect_stateful is True
-    assert StackSettings.load(lambda key: None, environ={"PROTECT_STATEFUL": "false"}).protect_stateful is False
-    assert StackSettings.load({"protectStateful": "false"}.get, environ={}).protect_stateful is False
+    local = {"STATE_BACKEND": "local"}
+    assert StackSettings.load(lambda key: None, environ=local).protect_stateful is True
+    assert StackSettings.load(lambda key: None, environ={**local, "PROTECT_STATEFUL": "false"}).protect_stateful is False
+    assert StackSettings.load({"protectStateful": "false"}.get, environ=local).protect_stateful is False
 
 
 def test_object_lock_days_come_from_settings_and_zero_is_a_real_answer():
-    assert StackSettings.load(lambda key: None, environ={}).object_lock_days == 1
-    assert StackSettings.load({"objectLockDays": 0}.get, environ={}).object_lock_days == 0
-    assert StackSettings.load({"protectStateful": False}.get, environ={}).protect_stateful is False
-    assert StackSettings.load(lambda key: None, environ={"OBJECT_LOCK_DAYS": "7"}).object_lock_days == 7
+    local = {"STATE_BACKEND": "local"}
+    assert StackSettings.load(lambda key: None, environ=local).object_lock_days == 1
+    assert StackSettings.load({"objectLockDays": 0}.get, environ=local).object_lock_days == 0
+    assert StackSettings.load({"protectStateful": False}.get, environ=local).protect_stateful is False
+    assert StackSettings.load(lambda key: None, environ={**local, "OBJECT_LOCK_DAYS": "7"}).object_lock_days == 7

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from constructs_lib.naming import MAX_PREFIX_LENGTH, Name
+from constructs_lib.naming import Name
 from tests.conftest import VALID_INPUTS
 from tests.support.plans import planned
 
@@ -20,7 +20,6 @@ NAME_ATTRIBUTES = {
     "aws_api_gateway_usage_plan": "name",
     "aws_cloudfront_origin_access_control": "name",
     "aws_sns_topic": "name",
-    "aws_sqs_queue": "name",
     "aws_kms_alias": "name",
     "aws_cloudwatch_log_group": "name",
     "aws_cloudwatch_log_metric_filter": "name",
@@ -35,7 +34,6 @@ NAME_LIMITS = {
     "aws_cloudfront_origin_access_control": 64,
     "aws_dynamodb_table": 255,
     "aws_sns_topic": 256,
-    "aws_sqs_queue": 80,
     "aws_kms_alias": 256,
     "aws_cloudwatch_log_group": 512,
     "aws_cloudwatch_metric_alarm": 255,
@@ -74,20 +72,21 @@ def test_every_resource_name_comes_from_the_prefix(terraform):
     result = terraform.plan({**VALID_INPUTS, "ResourcePrefix": "team-b"}, plan_file="prefix.plan")
     assert result.returncode == 0, result.errors
     for resource_type, attribute in NAME_ATTRIBUTES.items():
-        names = [after[attribute] for after in planned(result.plan, resource_type)]
+        # Unknown until apply: only names AWS dictates (API Gateway's execution log group, named after the API's id).
+        names = [after[attribute] for after in planned(result.plan, resource_type) if attribute in after]
+        unknown = [after for after in planned(result.plan, resource_type) if attribute not in after]
+        assert len(unknown) == (1 if resource_type == "aws_cloudwatch_log_group" else 0), (resource_type, unknown)
         assert names, resource_type
         for name in names:
             assert "team-b" in name and "dataproc" not in name, (resource_type, name)
 
 
-def test_longest_valid_prefix_keeps_every_name_within_its_service_limit(terraform):
-    prefix = "p" * MAX_PREFIX_LENGTH
-    result = terraform.plan({**VALID_INPUTS, "ResourcePrefix": prefix}, plan_file="longest.plan")
-    assert result.returncode == 0, result.errors
-    assert max(len(b["bucket"]) for b in planned(result.plan, "aws_s3_bucket")) == Name.DATA_BUCKET.value.limit
+def test_longest_valid_prefix_keeps_every_name_within_its_service_limit(longest_prefix_plan):
+    assert max(len(b["bucket"]) for b in planned(longest_prefix_plan, "aws_s3_bucket")) == Name.DATA_BUCKET.value.limit
     for resource_type, limit in NAME_LIMITS.items():
-        for after in planned(result.plan, resource_type):
-            assert len(after[NAME_ATTRIBUTES[resource_type]]) <= limit, (resource_type, after[NAME_ATTRIBUTES[resource_type]])
+        for after in planned(longest_prefix_plan, resource_type):
+            name = after.get(NAME_ATTRIBUTES[resource_type], "")  # unknown: AWS-dictated (see above)
+            assert len(name) <= limit, (resource_type, name)
 
 
 @pytest.mark.parametrize(

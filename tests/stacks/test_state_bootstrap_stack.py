@@ -7,13 +7,20 @@ import shutil
 
 import pytest
 
-from stacks.settings import StackSettings
+from tests.conftest import run_main
 from tools.terraform_runner import Terraform
+
+STATE_BUCKET = "acme-dataproc-tfstate-123456789012"
 
 
 @pytest.fixture(scope="module")
-def bootstrap(synth):
-    return json.loads((synth.outdir / "stacks" / "state-bootstrap" / "cdk.tf.json").read_text())
+def bootstrap_dir(tmp_path_factory):
+    return run_main(tmp_path_factory.mktemp("bootstrap"), STATE_BUCKET=STATE_BUCKET).parent / "state-bootstrap"
+
+
+@pytest.fixture(scope="module")
+def bootstrap(bootstrap_dir):
+    return json.loads((bootstrap_dir / "cdk.tf.json").read_text())
 
 
 def _only(document, resource_type):
@@ -22,9 +29,14 @@ def _only(document, resource_type):
 
 
 def test_state_bucket_is_the_backend_bucket_with_its_own_local_state(bootstrap):
-    # The same setting names the main stack's S3 backend bucket.
-    assert _only(bootstrap, "aws_s3_bucket")["bucket"] == StackSettings.load(lambda key: None, environ={}).backend.bucket
+    # The same setting (STATE_BUCKET) names the main stack's S3 backend bucket.
+    assert _only(bootstrap, "aws_s3_bucket")["bucket"] == STATE_BUCKET
     assert bootstrap["terraform"]["backend"] == {"local": {"path": "../../../state-bootstrap.tfstate"}}
+
+
+def test_no_bootstrap_stack_without_a_named_state_bucket(synth):
+    # The session synth uses a local backend and names no bucket: nothing to bootstrap.
+    assert not (synth.outdir / "stacks" / "state-bootstrap").exists()
 
 
 def test_state_bucket_is_versioned_encrypted_private_and_owner_enforced(bootstrap):
@@ -49,9 +61,9 @@ def test_state_bucket_refuses_destroy(bootstrap):
     assert _only(bootstrap, "aws_s3_bucket")["force_destroy"] is False
 
 
-def test_bootstrap_plans_on_the_emulator(synth, emulator, tmp_path):
+def test_bootstrap_plans_on_the_emulator(bootstrap_dir, emulator, tmp_path):
     workdir = tmp_path / "state-bootstrap"
-    shutil.copytree(synth.outdir / "stacks" / "state-bootstrap", workdir)
+    shutil.copytree(bootstrap_dir, workdir)
     document = json.loads((workdir / "cdk.tf.json").read_text())
     document["terraform"]["backend"] = {"local": {"path": "terraform.tfstate"}}  # not the project's file
     (workdir / "cdk.tf.json").write_text(json.dumps(document))
