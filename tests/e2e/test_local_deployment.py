@@ -11,6 +11,7 @@ from urllib.parse import urlparse
 
 import pytest
 
+from tests.support.policy_simulator import ALLOWED, EXPLICIT_DENY, IMPLICIT_DENY, Request, decide, foreign
 from tools.emulator import MotoServer
 from tools.local_stack import LocalStack, proxy_event
 
@@ -28,8 +29,6 @@ TAG = {"Key": "Environment", "Value": "Production"}
 # differ. The bucket policy's document names the distribution, so it is re-read after it.
 EMULATOR_ARTIFACTS = {
     "aws_cloudfront_distribution": {"origin", "default_cache_behavior", "viewer_certificate"},
-    "aws_lambda_function": {"dead_letter_config"},
-    "aws_s3_bucket_notification": {"eventbridge"},
     "aws_s3_bucket_policy": {"policy"},
 }
 # Within those distribution blocks, the (block, attribute) pairs moto does not round-trip: it
@@ -65,10 +64,6 @@ def outputs(deployment):
     return deployment[1]
 
 
-def _policy_statements(document: str) -> dict[str, dict]:
-    return {statement["Sid"]: statement for statement in json.loads(document)["Statement"]}
-
-
 def _rest_api_id(outputs) -> str:
     return urlparse(outputs["api_invoke_url"]).hostname.split(".")[0]
 
@@ -91,19 +86,67 @@ def test_bucket_has_object_lock_versioning_encryption_and_no_public_access(aws, 
 
 
 def test_bucket_policy_lets_only_the_distribution_read_and_denies_non_tls(aws, outputs):
-    statements = _policy_statements(aws("s3").get_bucket_policy(Bucket=outputs["data_bucket_name"])["Policy"])
-    assert set(statements) == {"AllowCloudFrontRead", "DenyInsecureTransport"}
+    """The deployed policy, evaluated for concrete requests (tests/support/policy_simulator.py)."""
+    bucket = outputs["data_bucket_name"]
+    policy = json.loads(aws("s3").get_bucket_policy(Bucket=bucket)["Policy"])
     (distribution,) = aws("cloudfront").list_distributions()["DistributionList"]["Items"]
-    read = statements["AllowCloudFrontRead"]
-    assert read["Principal"] == {"Service": "cloudfront.amazonaws.com"}
-    assert read["Action"] == "s3:GetObject"
-    assert read["Condition"] == {"StringEquals": {"AWS:SourceArn": distribution["ARN"]}}
-    deny = statements["DenyInsecureTransport"]
-    assert (deny["Effect"], deny["Action"], deny["Condition"]) == (
-        "Deny",
-        "s3:*",
-        {"Bool": {"aws:SecureTransport": "false"}},
-    )
+    result = f"arn:aws:s3:::{bucket}/results/order-1/r.json"
+    tls = {"aws:SecureTransport": "true"}
+    ours = {**tls, "aws:SourceArn": distribution["ARN"], "aws:SourceAccount": "123456789012"}
+    other_distribution = {**tls, "aws:SourceArn": "arn:aws:cloudfront::210987654321:distribution/EOTHER", "aws:SourceAccount": "210987654321"}
+    requests = {
+        "this distribution reads a result": (Request("cloudfront.amazonaws.com", "s3:GetObject", result, ours), ALLOWED),
+        "another account's distribution": (Request("cloudfront.amazonaws.com", "s3:GetObject", result, other_distribution), IMPLICIT_DENY),
+        "an anonymous reader": (Request("anonymous", "s3:GetObject", result, tls), IMPLICIT_DENY),
+        "another account": (foreign("210987654321", "s3:GetObject", result, tls), IMPLICIT_DENY),
+        "the distribution writing": (Request("cloudfront.amazonaws.com", "s3:PutObject", result, ours), IMPLICIT_DENY),
+        "the distribution over plain HTTP": (
+            Request("cloudfront.amazonaws.com", "s3:GetObject", result, {**ours, "aws:SecureTransport": "false"}),
+            EXPLICIT_DENY,
+        ),
+        "the bucket's own account over plain HTTP": (
+            Request("arn:aws:iam::123456789012:root", "s3:ListBucket", f"arn:aws:s3:::{bucket}", {"aws:SecureTransport": "false"}),
+            EXPLICIT_DENY,
+        ),
+    }
+    decisions = decide([request for request, _ in requests.values()], resource_policy=policy)
+    assert dict(zip(requests, decisions)) == {name: expected for name, (_, expected) in requests.items()}
+    # The refusals hang on the policy's conditions: without the SourceArn condition, another
+    # account's distribution could read.
+    loosened = json.loads(json.dumps(policy))
+    for statement in loosened["Statement"]:
+        if statement["Sid"] == "AllowCloudFrontRead":
+            del statement["Condition"]
+    assert decide([requests["another account's distribution"][0]], resource_policy=loosened) == [ALLOWED]
+
+
+def test_log_bucket_takes_logs_only_from_this_accounts_delivery_services(aws, outputs):
+    bucket, source = outputs["log_bucket_name"], outputs["data_bucket_name"]
+    policy = json.loads(aws("s3").get_bucket_policy(Bucket=bucket)["Policy"])
+    tls = {"aws:SecureTransport": "true"}
+    s3_logs = {**tls, "aws:SourceArn": f"arn:aws:s3:::{source}", "aws:SourceAccount": "123456789012"}
+    delivery = {
+        **tls,
+        "aws:SourceArn": "arn:aws:logs:us-east-1:123456789012:delivery-source:e2e-check-cdn-access",
+        "aws:SourceAccount": "123456789012",
+        "s3:x-amz-acl": "bucket-owner-full-control",
+    }
+    requests = {
+        "S3 logging for the data bucket": (Request("logging.s3.amazonaws.com", "s3:PutObject", f"arn:aws:s3:::{bucket}/s3-access/x", s3_logs), ALLOWED),
+        "S3 logging for another bucket": (
+            Request("logging.s3.amazonaws.com", "s3:PutObject", f"arn:aws:s3:::{bucket}/s3-access/x", {**s3_logs, "aws:SourceArn": "arn:aws:s3:::someone-else"}),
+            IMPLICIT_DENY,
+        ),
+        "S3 logging outside its prefix": (Request("logging.s3.amazonaws.com", "s3:PutObject", f"arn:aws:s3:::{bucket}/cloudfront/x", s3_logs), IMPLICIT_DENY),
+        "CloudFront log delivery": (Request("delivery.logs.amazonaws.com", "s3:PutObject", f"arn:aws:s3:::{bucket}/cloudfront/x", delivery), ALLOWED),
+        "log delivery for another account": (
+            Request("delivery.logs.amazonaws.com", "s3:PutObject", f"arn:aws:s3:::{bucket}/cloudfront/x", {**delivery, "aws:SourceAccount": "210987654321"}),
+            IMPLICIT_DENY,
+        ),
+        "an anonymous reader": (Request("anonymous", "s3:GetObject", f"arn:aws:s3:::{bucket}/cloudfront/x", tls), IMPLICIT_DENY),
+    }
+    decisions = decide([request for request, _ in requests.values()], resource_policy=policy)
+    assert dict(zip(requests, decisions)) == {name: expected for name, (_, expected) in requests.items()}
 
 
 def test_table_key_capacities_encryption_and_tags(aws, outputs):
@@ -155,20 +198,33 @@ def test_function_role_has_only_attached_least_privilege_policies(aws, outputs):
             (f"arn:aws:logs:us-east-1:123456789012:log-group:{log_group}:log-stream:*",),
         ),
         ("SendTraces", "Allow", ("xray:PutTelemetryRecords", "xray:PutTraceSegments"), ("*",)),
-        ("DeadLetter", "Allow", ("sqs:SendMessage",), ("arn:aws:sqs:us-east-1:123456789012:e2e-check-processor-dlq",)),
-        ("UseKey", "Allow", ("kms:Decrypt", "kms:GenerateDataKey"), (configuration["KMSKeyArn"],)),
     }
+    # The same document, evaluated: the handler's two calls pass, their neighbours do not.
+    role = f"arn:aws:iam::123456789012:role/{role_name}"
+    bucket = f"arn:aws:s3:::{outputs['data_bucket_name']}"
+    requests = {
+        "read an item": (Request(role, "dynamodb:GetItem", table_arn), ALLOWED),
+        "write a result": (Request(role, "s3:PutObject", f"{bucket}/results/a/b.json"), ALLOWED),
+        "scan the table": (Request(role, "dynamodb:Scan", table_arn), IMPLICIT_DENY),
+        "write an item": (Request(role, "dynamodb:PutItem", table_arn), IMPLICIT_DENY),
+        "read a result back": (Request(role, "s3:GetObject", f"{bucket}/results/a/b.json"), IMPLICIT_DENY),
+        "delete a result": (Request(role, "s3:DeleteObject", f"{bucket}/results/a/b.json"), IMPLICIT_DENY),
+        "write to the log bucket": (Request(role, "s3:PutObject", f"arn:aws:s3:::{outputs['log_bucket_name']}/x"), IMPLICIT_DENY),
+        "write another group's logs": (
+            Request(role, "logs:PutLogEvents", "arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/other:log-stream:x"),
+            IMPLICIT_DENY,
+        ),
+        "write its own logs": (Request(role, "logs:PutLogEvents", f"arn:aws:logs:us-east-1:123456789012:log-group:{log_group}:log-stream:s"), ALLOWED),
+        "decrypt with the stack key": (Request(role, "kms:Decrypt", configuration["KMSKeyArn"]), IMPLICIT_DENY),
+    }
+    decisions = decide([request for request, _ in requests.values()], identity_policies=[document])
+    assert dict(zip(requests, decisions)) == {name: expected for name, (_, expected) in requests.items()}
 
 
-def test_function_is_traced_capped_and_has_an_encrypted_dead_letter_queue(aws, outputs):
+def test_function_is_traced_and_reserves_no_concurrency_by_default(aws, outputs):
     function = aws("lambda").get_function(FunctionName=outputs["function_name"])
-    configuration = function["Configuration"]
-    assert configuration["TracingConfig"]["Mode"] == "Active"
-    assert function["Concurrency"]["ReservedConcurrentExecutions"] == 10
-    # moto does not return DeadLetterConfig (README, "Emulator differences"): the queue is checked.
-    queue_url = aws("sqs").get_queue_url(QueueName="e2e-check-processor-dlq")["QueueUrl"]
-    attributes = aws("sqs").get_queue_attributes(QueueUrl=queue_url, AttributeNames=["All"])["Attributes"]
-    assert attributes["KmsMasterKeyId"] == configuration["KMSKeyArn"]
+    assert function["Configuration"]["TracingConfig"]["Mode"] == "Active"
+    assert "ReservedConcurrentExecutions" not in function.get("Concurrency", {})
 
 
 def test_data_bucket_logs_access_and_expires_old_versions(aws, outputs):
@@ -268,6 +324,29 @@ def test_topic_emails_the_alert_address_under_its_kms_key(aws, outputs):
     key = aws("kms").describe_key(KeyId=key_id)["KeyMetadata"]
     assert key["KeyManager"] == "CUSTOMER"
     assert aws("kms").get_key_rotation_status(KeyId=key["KeyId"])["KeyRotationEnabled"] is True
+    # Its policy, evaluated: CloudWatch (alarms -> encrypted topic) may use it for this account
+    # only; nothing else outside the account may.
+    policy = json.loads(aws("kms").get_key_policy(KeyId=key["KeyId"], PolicyName="default")["Policy"])
+    arn = key["Arn"]
+    this_account = {"aws:SourceAccount": "123456789012"}
+    requests = {
+        "alarms publish to the topic": (Request("cloudwatch.amazonaws.com", "kms:GenerateDataKey", arn, this_account), ALLOWED),
+        "alarms of another account": (
+            Request("cloudwatch.amazonaws.com", "kms:GenerateDataKey", arn, {"aws:SourceAccount": "210987654321"}),
+            IMPLICIT_DENY,
+        ),
+        "another service": (Request("s3.amazonaws.com", "kms:Decrypt", arn, this_account), IMPLICIT_DENY),
+        "another account": (foreign("210987654321", "kms:Decrypt", arn), IMPLICIT_DENY),
+    }
+    decisions = decide([request for request, _ in requests.values()], resource_policy=policy)
+    assert dict(zip(requests, decisions)) == {name: expected for name, (_, expected) in requests.items()}
+    # CloudWatch Logs may use it only for this account's log groups. The evaluator cannot judge
+    # kms:EncryptionContext keys, so that statement's condition is read instead.
+    (logs,) = [s for s in policy["Statement"] if s["Sid"] == "CloudWatchLogsEncryptsThisAccountsLogGroups"]
+    assert logs["Principal"] in ({"Service": "logs.us-east-1.amazonaws.com"}, {"Service": ["logs.us-east-1.amazonaws.com"]})
+    assert logs["Condition"] == {
+        "ArnLike": {"kms:EncryptionContext:aws:logs:arn": ["arn:aws:logs:us-east-1:123456789012:log-group:*"]}
+    }
 
 
 def test_alarms_notify_the_topic(aws, outputs):
@@ -335,3 +414,5 @@ def test_destroy_leaves_nothing_behind(deployment, aws):
     # KMS never deletes a key at once: destroy schedules it.
     assert stack_key["KeyState"] == "PendingDeletion"
     assert not [a for a in kms.list_aliases()["Aliases"] if a["AliasName"].startswith(f"alias/{PREFIX}")]
+    # The region-wide logging role is reset, not left pointing at the deleted role.
+    assert not aws("apigateway").get_account().get("cloudwatchRoleArn")
