@@ -3,6 +3,7 @@
 // Configuration comes from the environment the stack sets: TABLE_NAME, BUCKET_NAME, CDN_DOMAIN.
 
 const crypto = require('crypto');
+const { deadlineFor } = require('./src/budget');
 const { ClientError, classify } = require('./src/errors');
 const { log } = require('./src/log');
 const { parse } = require('./src/parse');
@@ -18,15 +19,17 @@ function config() {
 
 exports.handler = async (event, context) => {
   const started = Date.now();
+  const deadline = deadlineFor(context, started);
   const requestId = (context && context.awsRequestId) || crypto.randomUUID();
   let id;
   try {
     const request = parse(event);
     id = request.id;
     const { table, bucket, cdnDomain } = config();
-    const item = await read(table, id);
+    const item = await read(table, id, deadline);
     const key = resultKey(id, requestId);
-    await write(bucket, key, { item, payload: request.payload, processedAt: new Date().toISOString(), requestId });
+    const result = { item, payload: request.payload, processedAt: new Date().toISOString(), requestId };
+    await write(bucket, key, result, deadline);
     log({ level: 'INFO', requestId, id, status: 200, durationMs: Date.now() - started, key });
     return respond(200, { key, url: `https://${cdnDomain}/${key}`, requestId });
   } catch (error) {
@@ -42,7 +45,7 @@ exports.handler = async (event, context) => {
       status: failure.status,
       durationMs: Date.now() - started,
       error: failure.code,
-      cause: { name: failure.name, message: error && error.message },
+      cause: { name: failure.name, message: error && error.message, stack: error && error.stack },
     });
     return respond(failure.status, { error: failure.code, message: failure.message, requestId });
   }

@@ -2,9 +2,48 @@
 // The two AWS calls the handler makes, on SDK v3 (bundled with nodejs18.x and later) or, where
 // it is absent, SDK v2 (bundled with nodejs14.x/16.x). Both are loaded on first use, so requests
 // refused while parsing never pay for them.
+//
+// Every call runs against a deadline (budget.js): a call still unanswered then is aborted and
+// fails with DeadlineExceeded, so a black-holed endpoint or a throttling storm is answered
+// before Lambda's own timeout. Retries stay within the deadline (3 attempts, as v3's default).
+//
+// GetItem's item is read from the raw HTTP body. Both SDKs build items by plain property
+// assignment, which treats an attribute named "__proto__" as the object's prototype: v3 yields a
+// value nothing can read, v2 drops the attribute. JSON.parse keeps it as an own key.
+
+const { DeadlineExceeded } = require('./budget');
+
+const CONNECT_TIMEOUT_MS = 1000;
+const MAX_ATTEMPTS = 3;
 
 function customEndpoint() {
   return process.env.AWS_ENDPOINT_URL || undefined;
+}
+
+/** Runs `start()`, calling `cancel()` and rejecting with DeadlineExceeded at `deadline` (epoch ms). */
+function beforeDeadline(operation, deadline, start, cancel) {
+  const remaining = deadline - Date.now();
+  if (remaining <= 0) return Promise.reject(new DeadlineExceeded(operation));
+  let timer;
+  const expired = new Promise((resolve, reject) => {
+    timer = setTimeout(() => {
+      cancel();
+      reject(new DeadlineExceeded(operation));
+    }, remaining);
+  });
+  return Promise.race([start(), expired]).finally(() => clearTimeout(timer));
+}
+
+async function bytesOf(body) {
+  if (body instanceof Uint8Array) return body;
+  if (typeof body.transformToByteArray === 'function') return body.transformToByteArray();
+  const chunks = [];
+  for await (const chunk of body) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+  return Buffer.concat(chunks);
+}
+
+function parseBody(bytes) {
+  return JSON.parse(Buffer.from(bytes).toString('utf8'));
 }
 
 function v3() {
@@ -13,23 +52,64 @@ function v3() {
   const dynamo = new DynamoDBClient({});
   // A custom endpoint (the local emulator) has no bucket subdomains.
   const s3 = new S3Client({ forcePathStyle: Boolean(customEndpoint()) });
+
+  function send(client, command, operation, deadline) {
+    const controller = new AbortController();
+    return beforeDeadline(
+      operation,
+      deadline,
+      () => client.send(command, { abortSignal: controller.signal }),
+      () => controller.abort(),
+    );
+  }
+
   return {
     generation: 3,
-    getItem: (params) => dynamo.send(new GetItemCommand(params)),
-    putObject: (params) => s3.send(new PutObjectCommand(params)),
+    async getItem(params, deadline) {
+      const command = new GetItemCommand(params);
+      let raw;
+      // Inside the deserializer (lower priority in the same step): sees each attempt's raw
+      // response first and hands the SDK the same bytes.
+      command.middlewareStack.add(
+        (next) => async (args) => {
+          const result = await next(args);
+          const { response } = result;
+          if (response && response.statusCode === 200 && response.body) {
+            const bytes = await bytesOf(response.body);
+            response.body = bytes;
+            raw = bytes;
+          }
+          return result;
+        },
+        { step: 'deserialize', priority: 'low', name: 'rawGetItemBody' },
+      );
+      await send(dynamo, command, 'GetItem', deadline);
+      return parseBody(raw);
+    },
+    putObject: (params, deadline) => send(s3, new PutObjectCommand(params), 'PutObject', deadline),
   };
 }
 
 function v2() {
   const AWS = require('aws-sdk');
-  // SDK v2 ignores AWS_ENDPOINT_URL: pass it explicitly.
+  // SDK v2 ignores AWS_ENDPOINT_URL: pass it explicitly. Its DynamoDB default of 10 retries
+  // (up to ~25 s of backoff) would outlast the function.
   const endpoint = customEndpoint();
-  const dynamo = new AWS.DynamoDB(endpoint ? { endpoint } : {});
-  const s3 = new AWS.S3(endpoint ? { endpoint, s3ForcePathStyle: true } : {});
+  const common = { maxRetries: MAX_ATTEMPTS - 1, httpOptions: { connectTimeout: CONNECT_TIMEOUT_MS } };
+  const dynamo = new AWS.DynamoDB({ ...common, ...(endpoint ? { endpoint } : {}) });
+  const s3 = new AWS.S3({ ...common, ...(endpoint ? { endpoint, s3ForcePathStyle: true } : {}) });
+
+  function send(request, operation, deadline) {
+    return beforeDeadline(operation, deadline, () => request.promise(), () => request.abort());
+  }
+
   return {
     generation: 2,
-    getItem: (params) => dynamo.getItem(params).promise(),
-    putObject: (params) => s3.putObject(params).promise(),
+    async getItem(params, deadline) {
+      const data = await send(dynamo.getItem(params), 'GetItem', deadline);
+      return parseBody(data.$response.httpResponse.body);
+    },
+    putObject: (params, deadline) => send(s3.putObject(params), 'PutObject', deadline),
   };
 }
 
@@ -51,4 +131,4 @@ function aws() {
   return clients;
 }
 
-module.exports = { aws };
+module.exports = { aws, CONNECT_TIMEOUT_MS, MAX_ATTEMPTS };

@@ -4,15 +4,27 @@
 const { ClientError } = require('./errors');
 
 const MAX_BODY_BYTES = 256 * 1024;
-// Letters, digits and . _ : - ; starts with a letter or digit; no "..", so the id can never
-// climb out of (or fake) its place under the result key prefix.
+// Letters (ASCII only), digits and . _ : - ; starts with a letter or digit; no "..", so the id
+// can never climb out of (or fake) its place under the result key prefix.
 const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,255}$/;
 const ALLOWED_FIELDS = new Set(['id', 'payload']);
+// Nesting levels of `payload` (itself level 1). JSON.stringify recurses, and a few thousand
+// levels overflow its stack; DynamoDB allows 32 for items.
+const MAX_PAYLOAD_DEPTH = 64;
+// Canonical base64 as API Gateway writes it: the standard alphabet, padded, nothing else.
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
+/** A header's value: `headers` first, then the last of `multiValueHeaders` (API Gateway fills both). */
 function header(event, name) {
-  const headers = event.headers || {};
-  const key = Object.keys(headers).find((candidate) => candidate.toLowerCase() === name);
-  return key === undefined ? undefined : headers[key];
+  for (const [source, pick] of [
+    [event.headers, (value) => value],
+    [event.multiValueHeaders, (values) => (Array.isArray(values) ? values[values.length - 1] : undefined)],
+  ]) {
+    if (!isPlainObject(source)) continue;
+    const key = Object.keys(source).find((candidate) => candidate.toLowerCase() === name);
+    if (key !== undefined && source[key] != null) return pick(source[key]);
+  }
+  return undefined;
 }
 
 function method(event) {
@@ -28,6 +40,40 @@ function isPlainObject(value) {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
+function tooLarge() {
+  return new ClientError(413, 'PayloadTooLarge', `The body must be at most ${MAX_BODY_BYTES} bytes.`);
+}
+
+/** The body's bytes: text as UTF-8, or strictly decoded base64 when API Gateway says so. */
+function bodyBytes(event) {
+  const { body, isBase64Encoded } = event;
+  if (body == null) return Buffer.alloc(0);
+  if (typeof body !== 'string') throw new ClientError(400, 'InvalidRequest', 'The request body must be a string.');
+  if (isBase64Encoded !== true && isBase64Encoded !== false && isBase64Encoded != null) {
+    throw new ClientError(400, 'InvalidRequest', '"isBase64Encoded" must be true or false.');
+  }
+  if (isBase64Encoded !== true) {
+    if (body.length > MAX_BODY_BYTES) throw tooLarge(); // each UTF-16 unit is at least one byte
+    return Buffer.from(body, 'utf8');
+  }
+  // Node's decoder skips what it does not recognise; a strict check first.
+  if (!BASE64.test(body)) throw new ClientError(400, 'InvalidBase64', 'The body is not valid base64.');
+  if ((body.length / 4) * 3 - (body.match(/=*$/)[0].length) > MAX_BODY_BYTES) throw tooLarge();
+  return Buffer.from(body, 'base64');
+}
+
+/** Whether `value` nests deeper than `limit` levels (iterative: deep input must not recurse). */
+function nestsDeeperThan(value, limit) {
+  const pending = [[value, 1]];
+  while (pending.length) {
+    const [node, level] = pending.pop();
+    if (node === null || typeof node !== 'object') continue;
+    if (level > limit) return true;
+    for (const child of Object.values(node)) pending.push([child, level + 1]);
+  }
+  return false;
+}
+
 function parse(event) {
   if (!isPlainObject(event)) throw new ClientError(400, 'InvalidRequest', 'The request is not an API Gateway proxy event.');
   if (method(event) !== 'POST') {
@@ -36,13 +82,15 @@ function parse(event) {
   if (!isJsonContentType(header(event, 'content-type'))) {
     throw new ClientError(415, 'UnsupportedMediaType', 'Content-Type must be application/json.');
   }
-  const raw = event.body == null ? Buffer.alloc(0) : Buffer.from(event.body, event.isBase64Encoded ? 'base64' : 'utf8');
-  if (raw.length > MAX_BODY_BYTES) {
-    throw new ClientError(413, 'PayloadTooLarge', `The body must be at most ${MAX_BODY_BYTES} bytes.`);
+  const raw = bodyBytes(event);
+  if (raw.length > MAX_BODY_BYTES) throw tooLarge();
+  if (raw[0] === 0xef && raw[1] === 0xbb && raw[2] === 0xbf) {
+    throw new ClientError(400, 'InvalidJson', 'The body must be JSON without a byte order mark.');
   }
 
   let request;
   try {
+    // Duplicate names: the last one wins, at every level (as JSON.parse does).
     request = JSON.parse(raw.toString('utf8'));
   } catch (_) {
     throw new ClientError(400, 'InvalidJson', 'The body must be valid JSON.');
@@ -55,13 +103,16 @@ function parse(event) {
     throw new ClientError(
       400,
       'InvalidId',
-      '"id" must be a string of 1-256 letters, digits, ".", "_", ":" or "-", starting with a letter or digit, without "..".',
+      '"id" must be a string of 1-256 ASCII letters, digits, ".", "_", ":" or "-", starting with a letter or digit, without "..".',
     );
   }
   if (request.payload !== undefined && !isPlainObject(request.payload)) {
     throw new ClientError(400, 'InvalidPayload', '"payload" must be a JSON object when present.');
   }
+  if (nestsDeeperThan(request.payload, MAX_PAYLOAD_DEPTH)) {
+    throw new ClientError(400, 'PayloadTooDeep', `"payload" must nest at most ${MAX_PAYLOAD_DEPTH} levels.`);
+  }
   return { id: request.id, payload: request.payload === undefined ? null : request.payload };
 }
 
-module.exports = { parse, MAX_BODY_BYTES };
+module.exports = { parse, MAX_BODY_BYTES, MAX_PAYLOAD_DEPTH };

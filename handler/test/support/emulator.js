@@ -1,13 +1,15 @@
 'use strict';
-// A moto server on a free loopback port (the project's own, from ../.venv), with fake
-// credentials, and helpers to create the table and bucket a test needs.
+// The project's patched moto server (tools/moto_server.py, the one the Python tests use) on a
+// free loopback port, with fake credentials, and helpers to create the table and bucket a test
+// needs.
 
 const { spawn } = require('child_process');
 const net = require('net');
 const path = require('path');
 const http = require('http');
 
-const MOTO = process.env.MOTO_SERVER || path.join(__dirname, '..', '..', '..', '.venv', 'bin', 'moto_server');
+const PROJECT_ROOT = path.join(__dirname, '..', '..', '..');
+const PYTHON = process.env.PROJECT_PYTHON || path.join(PROJECT_ROOT, '.venv', 'bin', 'python');
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -31,7 +33,8 @@ function answers(url) {
 
 async function startEmulator() {
   const port = await freePort();
-  const child = spawn(MOTO, ['-H', '127.0.0.1', '-p', String(port)], {
+  const child = spawn(PYTHON, ['-m', 'tools.moto_server', '-H', '127.0.0.1', '-p', String(port)], {
+    cwd: PROJECT_ROOT,
     env: { ...process.env, MOTO_IAM_LOAD_MANAGED_POLICIES: 'true' },
     stdio: 'ignore',
   });
@@ -77,6 +80,24 @@ function testClients() {
       }));
     },
     putItem: (table, item) => db.send(new dynamo.PutItemCommand({ TableName: table, Item: item })),
+    // PutItem with the item as raw DynamoDB JSON: the SDK's serializer would turn an attribute
+    // named "__proto__" into a prototype. moto does not check signatures.
+    async putRawItem(table, itemJson) {
+      const response = await fetch(`${process.env.AWS_ENDPOINT_URL}/`, {
+        method: 'POST',
+        headers: {
+          'Content-Type': 'application/x-amz-json-1.0',
+          'X-Amz-Target': 'DynamoDB_20120810.PutItem',
+          Authorization: 'AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=0',
+        },
+        body: `{"TableName":${JSON.stringify(table)},"Item":${itemJson}}`,
+      });
+      if (response.status !== 200) throw new Error(`PutItem ${response.status}: ${await response.text()}`);
+    },
+    async countObjects(name) {
+      const listed = await bucket.send(new s3.ListObjectVersionsCommand({ Bucket: name }));
+      return (listed.Versions || []).length;
+    },
     createBucket: (name) => bucket.send(new s3.CreateBucketCommand({ Bucket: name, ObjectLockEnabledForBucket: true })),
     async listKeys(name) {
       const listed = await bucket.send(new s3.ListObjectsV2Command({ Bucket: name }));
