@@ -5,13 +5,19 @@
 //
 // Every call runs against a deadline (budget.js): a call still unanswered then is aborted and
 // fails with DeadlineExceeded, so a black-holed endpoint or a throttling storm is answered
-// before Lambda's own timeout. Retries stay within the deadline (3 attempts, as v3's default).
+// before Lambda's own timeout. Retries stay within the deadline: 3 attempts on both SDKs.
 //
 // GetItem's item is read from the raw HTTP body. Both SDKs build items by plain property
 // assignment, which treats an attribute named "__proto__" as the object's prototype: v3 yields a
 // value nothing can read, v2 drops the attribute. JSON.parse keeps it as an own key.
 
 const { DeadlineExceeded } = require('./budget');
+
+// The SDKs announce their own support deadlines on stderr once per process; those lines would
+// sit among the one-JSON-line-per-request log. The operator picks the runtime, not the handler.
+for (const name of ['AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE', 'AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED']) {
+  if (process.env[name] === undefined) process.env[name] = name.endsWith('MESSAGE') ? '1' : 'true';
+}
 
 const CONNECT_TIMEOUT_MS = 1000;
 const MAX_ATTEMPTS = 3;
@@ -31,7 +37,7 @@ function beforeDeadline(operation, deadline, start, cancel) {
       reject(new DeadlineExceeded(operation));
     }, remaining);
   });
-  return Promise.race([start(), expired]).finally(() => clearTimeout(timer));
+  return Promise.race([Promise.resolve().then(start), expired]).finally(() => clearTimeout(timer));
 }
 
 async function bytesOf(body) {
@@ -43,15 +49,20 @@ async function bytesOf(body) {
 }
 
 function parseBody(bytes) {
-  return JSON.parse(Buffer.from(bytes).toString('utf8'));
+  try {
+    return JSON.parse(Buffer.from(bytes || []).toString('utf8'));
+  } catch (error) {
+    throw new Error(`GetItem answered 200 with a body that is not JSON (${error.message})`);
+  }
 }
 
 function v3() {
   const { DynamoDBClient, GetItemCommand } = require('@aws-sdk/client-dynamodb');
   const { S3Client, PutObjectCommand } = require('@aws-sdk/client-s3');
-  const dynamo = new DynamoDBClient({});
+  // v3's DynamoDB client defaults to 4 attempts.
+  const dynamo = new DynamoDBClient({ maxAttempts: MAX_ATTEMPTS });
   // A custom endpoint (the local emulator) has no bucket subdomains.
-  const s3 = new S3Client({ forcePathStyle: Boolean(customEndpoint()) });
+  const s3 = new S3Client({ maxAttempts: MAX_ATTEMPTS, forcePathStyle: Boolean(customEndpoint()) });
 
   function send(client, command, operation, deadline) {
     const controller = new AbortController();

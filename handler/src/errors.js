@@ -27,10 +27,27 @@ const THROTTLING = new Set([
   'TooManyRequestsException',
   'SlowDown',
 ]);
-// The dependency could not be reached, or dropped the connection.
-const UNREACHABLE = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'NetworkingError']);
+// The dependency could not be reached, or dropped the connection. SDK v2 renames most socket
+// errors "UnknownEndpoint" (its DNS check matches any numeric errno).
+const UNREACHABLE = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'NetworkingError',
+  'UnknownEndpoint',
+]);
+// AWS said it is unavailable or failed on its side, and the retries did not get through.
+const UNAVAILABLE = new Set(['ServiceUnavailable', 'InternalServerError', 'InternalError', 'InternalFailure']);
 // No answer in time: our deadline, an SDK abort or socket timeout.
 const TIMED_OUT = new Set(['DeadlineExceeded', 'AbortError', 'RequestAbortedError', 'TimeoutError', 'ETIMEDOUT', 'RequestTimeout']);
+
+function httpStatusOf(error) {
+  if (!error) return undefined;
+  return (error.$metadata && error.$metadata.httpStatusCode) || error.statusCode;
+}
 
 function nameOf(error) {
   if (!error) return 'Error';
@@ -46,9 +63,12 @@ const SOCKET_FAILURE = /\b(ECONNRESET|EPIPE|ECONNREFUSED)\b/;
 function classify(error) {
   const name = nameOf(error);
   const code = error && error.code;
-  const unreachable = UNREACHABLE.has(name) || UNREACHABLE.has(code) || SOCKET_FAILURE.test(String(error && error.message));
-  if (THROTTLING.has(name) || THROTTLING.has(code) || unreachable) {
-    return { status: 503, code: 'ServiceUnavailable', message: 'The service is busy or unreachable; retry later.', name };
+  const original = error && error.originalError && error.originalError.code;
+  const unreachable =
+    UNREACHABLE.has(name) || UNREACHABLE.has(code) || UNREACHABLE.has(original) || SOCKET_FAILURE.test(String(error && error.message));
+  const unavailable = UNAVAILABLE.has(name) || UNAVAILABLE.has(code) || httpStatusOf(error) >= 500;
+  if (THROTTLING.has(name) || THROTTLING.has(code) || unreachable || unavailable) {
+    return { status: 503, code: 'ServiceUnavailable', message: 'The service is busy or unavailable; retry later.', name };
   }
   if (TIMED_OUT.has(name) || TIMED_OUT.has(code)) {
     return { status: 504, code: 'Timeout', message: 'The service did not answer in time; retry later.', name };

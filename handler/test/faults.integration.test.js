@@ -14,10 +14,22 @@ const { SAFETY_MARGIN_MS } = require('../src/budget');
 
 const RUN_ONCE = path.join(__dirname, 'support', 'run-once.js');
 
+// What the fault server received: one entry per HTTP request (attempt).
+let requests = 0;
+
 const BEHAVIOURS = {
   // Reads the request, never writes a byte back.
   blackHole: (socket) => socket.on('data', () => {}),
   reset: (socket) => socket.on('data', () => socket.resetAndDestroy()),
+  unavailable: (socket) => {
+    socket.on('data', () => {
+      const body = JSON.stringify({ __type: 'com.amazonaws.dynamodb.v20120810#ServiceUnavailableException', message: 'unavailable' });
+      socket.end(
+        `HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/x-amz-json-1.0\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+          `x-amzn-RequestId: fault\r\nConnection: close\r\n\r\n${body}`,
+      );
+    });
+  },
   throttle: (socket) => {
     socket.on('data', () => {
       const body = JSON.stringify({
@@ -37,6 +49,7 @@ function faultServer(behaviour) {
     const sockets = new Set();
     const server = net.createServer((socket) => {
       sockets.add(socket);
+      socket.once('data', () => (requests += 1));
       socket.on('close', () => sockets.delete(socket));
       socket.on('error', () => {});
       BEHAVIOURS[behaviour](socket);
@@ -51,6 +64,12 @@ function faultServer(behaviour) {
       });
     });
   });
+}
+
+async function closedPort() {
+  const server = await faultServer('blackHole');
+  await server.close();
+  return { endpoint: server.endpoint, close: async () => {} };
 }
 
 function runOnce(endpoint, { remainingMs, sdk }) {
@@ -77,16 +96,20 @@ function runOnce(endpoint, { remainingMs, sdk }) {
 }
 
 const CASES = [
-  // [fault, Lambda's remaining time, expected status, expected code]
-  ['blackHole', 2500, 504, 'Timeout'],
-  ['reset', 8000, 503, 'ServiceUnavailable'],
-  ['throttle', 8000, 503, 'ServiceUnavailable'],
+  // [fault, Lambda's remaining time, expected status, expected code, attempts (undefined: any)]
+  ['blackHole', 2500, 504, 'Timeout', 1],
+  ['reset', 8000, 503, 'ServiceUnavailable', undefined],
+  ['throttle', 8000, 503, 'ServiceUnavailable', 3],
+  ['unavailable', 8000, 503, 'ServiceUnavailable', 3],
+  ['refused', 8000, 503, 'ServiceUnavailable', 0],
 ];
 
 for (const sdk of [3, 2]) {
-  for (const [fault, remainingMs, status, code] of CASES) {
+  for (const [fault, remainingMs, status, code, attempts] of CASES) {
     test(`SDK v${sdk}: ${fault} answers ${status} ${code} within Lambda's time, with one ERROR line`, async () => {
-      const server = await faultServer(fault);
+      // "refused": a port that was free a moment ago, with nothing listening.
+      const server = fault === 'refused' ? await closedPort() : await faultServer(fault);
+      requests = 0;
       try {
         const result = await runOnce(server.endpoint, { remainingMs, sdk });
         assert.strictEqual(result.status, status, JSON.stringify(result));
@@ -97,6 +120,7 @@ for (const sdk of [3, 2]) {
         assert.strictEqual(result.logs[0].level, 'ERROR');
         assert.strictEqual(result.logs[0].status, status);
         assert.ok(result.logs[0].cause.stack, 'the ERROR line carries the stack');
+        if (attempts !== undefined) assert.strictEqual(requests, attempts, 'attempts');
       } finally {
         await server.close();
       }

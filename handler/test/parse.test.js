@@ -71,6 +71,16 @@ test('a deeply nested payload is refused with its own code (JSON.stringify would
   refused(proxyEvent(limit(MAX_PAYLOAD_DEPTH + 1)), 400, 'PayloadTooDeep');
 });
 
+test('an event that is not a proxy event is refused as such, not as a wrong method', () => {
+  for (const event of [{}, { id: 'item-1' }, { httpMethod: 42, body: '{}' }]) refused(event, 400, 'InvalidRequest');
+});
+
+test('megabytes of base64 answer 413 before any pattern runs over them', () => {
+  const huge = Buffer.alloc(6 * 1024 * 1024, 'x').toString('base64');
+  refused(proxyEvent(huge, { isBase64Encoded: true }), 413, 'PayloadTooLarge');
+  refused(proxyEvent(`${huge}!`, { isBase64Encoded: true }), 413, 'PayloadTooLarge');
+});
+
 test('a body that is not a string is refused', () => {
   for (const body of [{ id: 'item-1' }, 42, true, ['x'], Buffer.from('{"id":"item-1"}')]) {
     refused(proxyEvent('', { body }), 400, 'InvalidRequest');

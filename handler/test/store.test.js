@@ -72,6 +72,14 @@ test('unreachable dependencies answer 503, timeouts 504', () => {
     assert.strictEqual(classify(Object.assign(new Error('socket'), { code })).status, 503);
   }
   assert.strictEqual(classify(Object.assign(new Error('x'), { name: 'NetworkingError', code: 'ECONNRESET' })).status, 503);
+  // What SDK v2 really raises for a refused connection.
+  const refused = Object.assign(new Error('Inaccessible host: `127.0.0.1\' at port `1\'.'), { code: 'UnknownEndpoint', originalError: { code: 'ECONNREFUSED' } });
+  assert.strictEqual(classify(refused).status, 503);
+  // AWS failing on its side, after the retries: retry later, not a 500.
+  assert.strictEqual(classify(Object.assign(new Error('x'), { name: 'ServiceUnavailable' })).status, 503);
+  assert.strictEqual(classify(Object.assign(new Error('x'), { name: 'Unknown', $metadata: { httpStatusCode: 502 } })).status, 503);
+  assert.strictEqual(classify(Object.assign(new Error('x'), { code: 'InternalError', statusCode: 500 })).status, 503);
+  assert.strictEqual(classify(Object.assign(new Error('x'), { name: 'AccessDeniedException', $metadata: { httpStatusCode: 400 } })).status, 500);
   for (const name of ['DeadlineExceeded', 'AbortError', 'TimeoutError', 'RequestAbortedError']) {
     assert.deepStrictEqual(classify(Object.assign(new Error('late'), { name })).code, 'Timeout');
   }
