@@ -18,6 +18,8 @@ class StateBackendProps:
     region: str = "us-east-1"
     # Local state file, relative to the stack's folder in cdktf.out (experiments and tests).
     local_path: str = "terraform.tfstate"
+    # S3-native locking (a lock file beside the state); off only for tools that cannot write it.
+    use_lockfile: bool = True
 
 
 # use_lockfile (S3-native state locking) arrived in Terraform 1.10.
@@ -35,4 +37,5 @@ def apply_state_backend(stack: TerraformStack, props: StateBackendProps) -> None
         raise ValueError("the s3 state backend needs a bucket name")
     S3Backend(stack, bucket=props.bucket, key=props.key, region=props.region, encrypt=True)
     # S3-native locking (Terraform 1.10+); cdktf 0.21's S3Backend has no argument for it.
-    stack.add_override("terraform.backend.s3.use_lockfile", True)
+    if props.use_lockfile:
+        stack.add_override("terraform.backend.s3.use_lockfile", True)

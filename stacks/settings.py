@@ -6,6 +6,7 @@
 | state bucket (required by the s3 backend) | STATE_BUCKET | stateBucket | none: S3 names are global |
 | state key | STATE_KEY | stateKey | data-processing/terraform.tfstate |
 | state region | STATE_REGION | stateRegion | us-east-1 |
+| state locking with an S3 lock file | STATE_LOCKFILE (true, false) | stateLockfile | true |
 | local state file | STATE_LOCAL_PATH | stateLocalPath | terraform.tfstate (in the stack's folder) |
 | Lambda runtime | LAMBDA_RUNTIME | lambdaRuntime | nodejs22.x |
 | protect stateful resources | PROTECT_STATEFUL (true, false) | protectStateful | true |
@@ -100,6 +101,7 @@ class StackSettings:
                 key=pick("STATE_KEY", "stateKey", defaults.key),
                 region=pick("STATE_REGION", "stateRegion", defaults.region),
                 local_path=pick("STATE_LOCAL_PATH", "stateLocalPath", defaults.local_path),
+                use_lockfile=_boolean("STATE_LOCKFILE", pick("STATE_LOCKFILE", "stateLockfile", "true")),
             ),
             lambda_runtime=pick("LAMBDA_RUNTIME", "lambdaRuntime", DEFAULT_RUNTIME),
             protect_stateful=_boolean("PROTECT_STATEFUL", pick("PROTECT_STATEFUL", "protectStateful", "true")),

@@ -34,6 +34,14 @@ def test_remote_state_is_an_encrypted_s3_backend_with_a_lock_file():
     assert block["required_version"] == ">= 1.10"
 
 
+def test_locking_is_a_setting_on_by_default():
+    assert StackSettings.load(lambda key: None, environ={"STATE_BUCKET": "acme-state"}).backend.use_lockfile is True
+    settings = StackSettings.load({"stateLockfile": False}.get, environ={"STATE_BUCKET": "acme-state"})
+    assert "use_lockfile" not in _terraform_block(settings.backend)["backend"]["s3"]
+    with pytest.raises(SettingsError, match="STATE_LOCKFILE must be true or false"):
+        StackSettings.load(lambda key: None, environ={"STATE_BUCKET": "acme-state", "STATE_LOCKFILE": "yes"})
+
+
 def test_local_backend_for_experiments_and_tests():
     assert _terraform_block(StateBackendProps(kind="local"))["backend"] == {"local": {"path": "terraform.tfstate"}}
 
