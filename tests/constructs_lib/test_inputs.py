@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from constructs_lib.naming import MAX_PREFIX_LENGTH
 from tests.conftest import VALID_INPUTS
 from tests.support.plans import planned_one
+from tools.terraform_runner import Terraform
 
 PREFIX_LENGTH = "ResourcePrefix must be 3 to 45 characters long"
 PREFIX_CHARS = "ResourcePrefix may hold only lowercase letters, digits and single hyphens"
@@ -47,12 +49,26 @@ BAD_VALUES = [
 
 
 @pytest.fixture(scope="module")
-def bad_value_plans(terraform):
-    """Every bad-value plan, run a few at a time (each costs ~2 s of terraform start-up)."""
+def variables_only(synth, tmp_path_factory) -> Terraform:
+    """The synthesized `variable` blocks alone, exactly as written, in a configuration of their own.
 
+    Terraform evaluates variable validation before it plans any resource, so these plans refuse a
+    bad value exactly as the stack's plan does (`test_the_whole_stack_refuses_a_bad_value_before_planning_anything`
+    shows it once), in a fraction of a second each: no provider, no emulator.
+    """
+    workdir = tmp_path_factory.mktemp("variables-only")
+    document = {"terraform": {"required_version": synth.json["terraform"]["required_version"]}, "variable": synth.json["variable"]}
+    (workdir / "variables.tf.json").write_text(json.dumps(document))
+    runner = Terraform(workdir, {})
+    runner.init()
+    return runner
+
+
+@pytest.fixture(scope="module")
+def bad_value_plans(variables_only):
     def plan(case):
         variable, value, _ = case
-        return terraform.plan({**VALID_INPUTS, variable: value}, plan_file=f"bad-{BAD_VALUES.index(case)}.plan")
+        return variables_only.plan({**VALID_INPUTS, variable: value}, plan_file=f"bad-{BAD_VALUES.index(case)}.plan")
 
     with ThreadPoolExecutor(max_workers=4) as pool:
         return dict(zip(map(tuple, BAD_VALUES), pool.map(plan, BAD_VALUES)))
@@ -77,6 +93,18 @@ def test_plan_refuses_bad_input_with_its_message(bad_value_plans, case):
     assert any(message in error for error in result.errors), result.errors
     # Only the bad variable is refused: every other input was valid.
     assert all(variable in error or message in error for error in result.errors), result.errors
+
+
+def test_the_variables_only_configuration_accepts_valid_input(variables_only):
+    # Else every "refused" above could be a configuration that refuses everything.
+    result = variables_only.plan(VALID_INPUTS, plan_file="valid-variables.plan")
+    assert result.returncode == 0, result.errors
+
+
+def test_the_whole_stack_refuses_a_bad_value_before_planning_anything(terraform):
+    result = terraform.plan({**VALID_INPUTS, "DynamoDbReadCapacity": "4"}, plan_file="bad-whole-stack.plan")
+    assert result.returncode != 0 and result.plan is None
+    assert any(READ in error for error in result.errors), result.errors
 
 
 def test_plan_accepts_boundary_values(terraform):
