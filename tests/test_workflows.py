@@ -1,4 +1,6 @@
-"""Issue 7: the GitHub workflows are valid against GitHub's workflow schema (check-jsonschema)."""
+"""The GitHub workflows: valid against GitHub's workflow schema (check-jsonschema) and clean under
+zizmor's security audits (actions pinned to commits, no persisted credentials, minimal
+permissions per job), both offline."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from tests.conftest import PROJECT_ROOT
 
 WORKFLOWS = sorted((PROJECT_ROOT / ".github" / "workflows").glob("*.yml"))
 LINT = [str(Path(sys.executable).with_name("check-jsonschema")), "--builtin-schema", "vendor.github-workflows"]
+ZIZMOR = [str(Path(sys.executable).with_name("zizmor")), "--offline", "--persona=pedantic", "--no-progress"]
 
 
 def test_workflows_pass_the_schema_lint():
@@ -35,3 +38,20 @@ def test_main_deploys_through_a_protected_environment():
     text = (PROJECT_ROOT / ".github" / "workflows" / "deploy.yml").read_text()
     assert "branches: [main]" in text and "environment: production" in text
     assert "role-to-assume: ${{ vars.AWS_DEPLOY_ROLE_ARN }}" in text and "terraform apply" in text
+
+
+def test_zizmor_finds_nothing_in_the_workflows():
+    result = subprocess.run([*ZIZMOR, *map(str, WORKFLOWS)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_zizmor_refuses_an_unpinned_action_persisted_credentials_and_broad_permissions(tmp_path):
+    risky = tmp_path / "risky.yml"
+    risky.write_text(
+        "name: risky\non: push\npermissions: write-all\njobs:\n  build:\n    name: build\n    runs-on: ubuntu-24.04\n"
+        "    steps:\n      - uses: actions/checkout@v4\n"
+    )
+    result = subprocess.run([*ZIZMOR, str(risky)], capture_output=True, text=True)
+    assert result.returncode != 0
+    for audit in ("unpinned-uses", "artipacked", "excessive-permissions"):
+        assert audit in result.stdout, result.stdout
