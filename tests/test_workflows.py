@@ -16,7 +16,7 @@ ZIZMOR = [str(Path(sys.executable).with_name("zizmor")), "--offline", "--persona
 
 
 def test_workflows_pass_the_schema_lint():
-    assert {w.name for w in WORKFLOWS} == {"pull-request.yml", "deploy.yml"}
+    assert {w.name for w in WORKFLOWS} == {"pull-request.yml", "deploy.yml", "drift.yml"}
     result = subprocess.run([*LINT, *map(str, WORKFLOWS)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -38,6 +38,13 @@ def test_main_deploys_through_a_protected_environment():
     text = (PROJECT_ROOT / ".github" / "workflows" / "deploy.yml").read_text()
     assert "branches: [main]" in text and "environment: production" in text
     assert "role-to-assume: ${{ vars.AWS_DEPLOY_ROLE_ARN }}" in text and "terraform apply" in text
+
+
+def test_drift_is_detected_daily_with_the_read_only_role_into_one_issue():
+    text = (PROJECT_ROOT / ".github" / "workflows" / "drift.yml").read_text()
+    assert "schedule:" in text and "role-to-assume: ${{ vars.AWS_PLAN_ROLE_ARN }}" in text
+    assert "-detailed-exitcode" in text and "--format drift --fail-on-drift" in text
+    assert "issues.create" in text and "issues.update" in text and "state: 'closed'" in text
 
 
 def test_zizmor_finds_nothing_in_the_workflows():

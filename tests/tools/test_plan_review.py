@@ -1,4 +1,5 @@
-"""Issue 7: the plan review flags each risk, on real plans terraform makes against the emulator."""
+"""The plan review: each risk flag and each way of showing a change, on real plans terraform makes
+against the emulator; the attribute diff also on hand-made plan fragments."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from contextlib import contextmanager
 import pytest
 
 from tests.conftest import VALID_INPUTS
-from tools.plan_review import main, review
+from tools.plan_review import GITHUB_COMMENT_LIMIT, AttributeChange, attribute_changes, main, review
 from tools.terraform_runner import Terraform
 
 
@@ -20,15 +21,16 @@ def _address(synth, resource_type, predicate=lambda config: True):
 
 @pytest.fixture(scope="module")
 def workspace(synth, emulator, tmp_path_factory):
-    """A copy of the stack with the table and the function's policy applied (a targeted apply)."""
+    """A copy of the stack with the table, the function's policy and its log group applied (a targeted apply)."""
     workdir = tmp_path_factory.mktemp("review") / "stack"
     shutil.copytree(synth.stack_dir, workdir)
     terraform = Terraform(workdir, emulator.client_env())
     terraform.init()
     table = _address(synth, "aws_dynamodb_table")
     policy = _address(synth, "aws_iam_policy", lambda c: c["name"].endswith("-processor-access"))
-    terraform.apply(VALID_INPUTS, targets=[table, policy])
-    return terraform, table, policy
+    log_group = _address(synth, "aws_cloudwatch_log_group", lambda c: c["name"].startswith("/aws/lambda/"))
+    terraform.apply(VALID_INPUTS, targets=[table, policy, log_group])
+    return terraform, table, policy, log_group
 
 
 def _edit(terraform, edit):
@@ -62,19 +64,26 @@ def test_create_plan_counts_changes_and_flags_only_the_new_iam(valid_plan):
     # A first deploy grants permissions: reviewers see them; nothing stateful, exposed or untagged.
     assert {r.kind for r in result.risks} == {"iam"}
     markdown = result.markdown()
-    assert markdown.index("risk(s)") < markdown.index("| action | resource | type |")
+    assert len(markdown) <= GITHUB_COMMENT_LIMIT
+    assert markdown.index("risk(s)") < markdown.index("### Changes") < markdown.index("### Details")
+    # Created attributes show their values; computed ones are "(known after apply)".
+    (table,) = [c for c in result.changes if c.type == "aws_dynamodb_table"]
+    assert AttributeChange("billing_mode", "null", '"PROVISIONED"') in table.attributes
+    assert AttributeChange("arn", "null", "(known after apply)") in table.attributes
 
 
 def test_in_place_capacity_update_is_not_a_risk(workspace):
-    terraform, table, _ = workspace
+    terraform, table, *_ = workspace
     plan = _plan(terraform, "update", {**VALID_INPUTS, "DynamoDbReadCapacity": 9}, targets=[table])
     result = review(plan)
-    assert result.changes == [("update", table, "aws_dynamodb_table")]
+    (change,) = result.changes
+    assert (change.action, change.address, change.type) == ("update", table, "aws_dynamodb_table")
+    assert change.attributes == [AttributeChange("read_capacity", "5", "9")]
     assert result.risks == []
 
 
 def test_table_key_change_is_flagged_as_replacing_stateful_data(workspace):
-    terraform, table, _ = workspace
+    terraform, table, *_ = workspace
     name = table.split(".")[1]
 
     def change_key(document):
@@ -84,12 +93,16 @@ def test_table_key_change_is_flagged_as_replacing_stateful_data(workspace):
 
     with _edited(terraform, change_key):
         result = review(_plan(terraform, "replace", targets=[table]))
-    assert ("replace", table, "aws_dynamodb_table") in result.changes
+    (change,) = [c for c in result.changes if c.address == table]
+    assert change.action == "replace"
+    # Which attribute forces it, and Terraform's reason.
+    assert "`hash_key`" in change.note and "replace_because_cannot_update" in change.note
+    assert AttributeChange("hash_key", '"id"', '"pk"') in change.attributes
     assert [(r.kind, r.address) for r in result.risks] == [("stateful", table)]
 
 
 def test_iam_widening_names_the_actions_added(workspace, synth):
-    terraform, _, policy = workspace
+    terraform, _, policy, _ = workspace
     document_name = synth.referenced(synth.resources("aws_iam_policy")[policy.split(".")[1]]["policy"])
 
     def widen(document):
@@ -104,6 +117,11 @@ def test_iam_widening_names_the_actions_added(workspace, synth):
     (risk,) = result.risks
     assert (risk.kind, risk.address) == ("iam", policy)
     assert "added `dynamodb:Scan`" in risk.detail and "removed" not in risk.detail
+    # The document is diffed by statement, not shown as one long string.
+    (change,) = result.changes
+    (statement,) = change.attributes
+    assert statement.path == "policy statement ReadItems"
+    assert "dynamodb:Scan" in statement.after and "dynamodb:Scan" not in statement.before
 
 
 def test_exposure_and_tag_drift_are_flagged_and_fail_the_check(synth, emulator, tmp_path, capsys):
@@ -141,3 +159,137 @@ def test_exposure_and_tag_drift_are_flagged_and_fail_the_check(synth, emulator, 
     assert main([str(plan_file), "--fail-on-risk"]) == 2
     assert main([str(plan_file)]) == 0
     assert capsys.readouterr().out.startswith("## Terraform plan review")
+
+
+def test_protection_switched_off_and_retention_shortened_are_flagged(workspace):
+    terraform, table, _, log_group = workspace
+
+    def weaken(document):
+        config = document["resource"]["aws_dynamodb_table"][table.split(".")[1]]
+        config["deletion_protection_enabled"] = False
+        config["point_in_time_recovery"] = {"enabled": False}
+        document["resource"]["aws_cloudwatch_log_group"][log_group.split(".")[1]]["retention_in_days"] = 7
+
+    with _edited(terraform, weaken):
+        result = review(_plan(terraform, "weaken", targets=[table, log_group]))
+    details = {(r.kind, r.address, r.detail) for r in result.risks}
+    assert ("protection", table, "deletion protection switched off: the table can now be destroyed") in details
+    assert ("protection", table, "point-in-time recovery switched off: its backups are deleted") in details
+    assert ("protection", log_group, "log retention shortened from 30 to 7 days: older logs are deleted") in details
+
+
+def test_a_renamed_construct_with_a_moved_block_is_a_move_not_a_replacement(workspace):
+    terraform, table, *_ = workspace
+    renamed = f"{table}_renamed"
+
+    def rename(document):
+        text = json.dumps(document).replace(f'"{table.split(".")[1]}"', f'"{renamed.split(".")[1]}"').replace(f"{table}.", f"{renamed}.")
+        document.clear()
+        document.update(json.loads(text))
+        document["moved"] = [{"from": table, "to": renamed}]
+
+    with _edited(terraform, rename):
+        result = review(_plan(terraform, "moved", targets=[table, renamed]))
+    (change,) = [c for c in result.changes if c.address == renamed]
+    assert change.action == "move" and f"moved from `{table}`" in change.note
+    assert result.counts["delete"] == result.counts["create"] == 0 and result.risks == []
+
+
+def test_drift_outside_terraform_has_its_own_section(workspace, emulator):
+    terraform, table, *_ = workspace
+    import boto3
+
+    dynamodb = boto3.client("dynamodb", endpoint_url=emulator.endpoint, region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing")
+    name = next(c["change"]["after"]["name"] for c in _plan(terraform, "before-drift", targets=[table])["resource_changes"] if c["address"] == table)
+    dynamodb.update_table(TableName=name, ProvisionedThroughput={"ReadCapacityUnits": 11, "WriteCapacityUnits": 5})
+    try:
+        plan = _plan(terraform, "drift", targets=[table])
+        result = review(plan)
+        (drifted,) = result.drift
+        assert drifted.address == table
+        assert AttributeChange("read_capacity", "5", "11") in drifted.attributes
+        # The plan takes it back, as an ordinary update.
+        (change,) = result.changes
+        assert AttributeChange("read_capacity", "11", "5") in change.attributes
+        markdown = result.markdown()
+        assert "changed outside Terraform" in markdown.split("### Details")[0]
+        plan_file = terraform.workdir / "drift.json"
+        plan_file.write_text(json.dumps(plan))
+        assert main([str(plan_file), "--format", "drift"]) == 0
+        assert main([str(plan_file), "--format", "drift", "--fail-on-drift"]) == 3
+    finally:
+        dynamodb.update_table(TableName=name, ProvisionedThroughput={"ReadCapacityUnits": 5, "WriteCapacityUnits": 5})
+
+
+# ---- the attribute diff on hand-made fragments ------------------------------------------------
+
+
+def _change(before, after, **extra):
+    return {"address": "aws_x.y", "type": "aws_x", "mode": "managed", "change": {"actions": ["update"], "before": before, "after": after, **extra}}
+
+
+def test_nested_blocks_are_diffed_by_path():
+    before = {"rule": [{"id": "a", "expiration": [{"days": 30}]}]}
+    after = {"rule": [{"id": "a", "expiration": [{"days": 7}]}]}
+    assert attribute_changes(_change(before, after)) == [AttributeChange("rule.0.expiration.0.days", "30", "7")]
+
+
+def test_sensitive_values_are_masked_and_unknown_ones_named():
+    change = _change(
+        {"password": "old", "arn": "arn:1", "nested": [{"secret": "s1", "plain": 1}]},
+        {"password": "new", "nested": [{"secret": "s2", "plain": 2}]},
+        before_sensitive={"password": True, "nested": [{"secret": True}]},
+        after_sensitive={"password": True, "nested": [{"secret": True}]},
+        after_unknown={"arn": True},
+    )
+    shown = {a.path: (a.before, a.after) for a in attribute_changes(change)}
+    assert shown == {
+        "arn": ('"arn:1"', "(known after apply)"),
+        "nested.0.plain": ("1", "2"),
+        "nested.0.secret": ("(sensitive)", "(sensitive), changed"),
+        "password": ("(sensitive)", "(sensitive), changed"),
+    }
+    assert "old" not in json.dumps(shown) and "s2" not in json.dumps(shown)
+
+
+def test_a_sensitive_change_is_shown_as_changed_without_its_values():
+    change = _change({"token": "a"}, {"token": "b"}, before_sensitive={"token": True}, after_sensitive={"token": True})
+    assert attribute_changes(change) == [AttributeChange("token", "(sensitive)", "(sensitive), changed")]
+
+
+def test_policy_documents_are_diffed_by_statement():
+    def policy(*statements):
+        return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+    read = {"Sid": "Read", "Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}
+    write = {"Sid": "Write", "Effect": "Allow", "Action": "s3:PutObject", "Resource": "*"}
+    changes = attribute_changes(_change({"policy": policy(read)}, {"policy": policy(read, write)}))
+    assert [(c.path, c.before) for c in changes] == [("policy statement Write", "(none)")]
+    assert '"s3:PutObject"' in changes[0].after
+
+
+def test_imports_and_forgets_are_shown_as_such():
+    imported = {"address": "aws_x.a", "type": "aws_x", "mode": "managed", "change": {"actions": ["no-op"], "before": {}, "after": {}, "importing": {"id": "t-1"}}}
+    forgotten = {"address": "aws_x.b", "type": "aws_x", "mode": "managed", "change": {"actions": ["forget"], "before": {"n": 1}, "after": None}}
+    result = review({"resource_changes": [imported, forgotten]})
+    assert [(c.action, c.note) for c in result.changes] == [
+        ("import", "imported (id `t-1`)"),
+        ("forget", "removed from state only: the real resource stays"),
+    ]
+    assert result.counts["delete"] == 0 and result.risks == []
+
+
+def test_the_comment_fits_githubs_limit_with_risks_and_summary_kept(tmp_path, capsys):
+    big = [
+        _change({"v": "x" * 50}, {"v": "y" * 50}) | {"address": f"aws_iam_policy.p{i}", "type": "aws_iam_policy"}
+        for i in range(3000)
+    ]
+    result = review({"resource_changes": big})
+    markdown = result.markdown()
+    assert len(markdown) <= GITHUB_COMMENT_LIMIT
+    assert "### Changes" in markdown and "left out to fit GitHub's comment limit" in markdown
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps({"resource_changes": big[:2]}))
+    assert main([str(plan), "--format", "json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert set(document) == {"risks", "counts", "changes", "drift"} and len(document["changes"]) == 2
