@@ -4,7 +4,8 @@
     python -m tools.plan_review plan.json [--fail-on-risk] [--format markdown|json]
 
 Reads `terraform show -json` alone. The Markdown comment puts the risks and the summary first
-(always visible), then what drifted outside Terraform since the last apply, then each change
+and the fixed monthly cost before and after (always visible), then what drifted outside
+Terraform since the last apply, then each change
 with its attributes as `before → after` in a collapsed block: nested blocks by path, JSON policy
 documents by statement, sensitive values masked, unknown ones "(known after apply)";
 replacements name the attributes that force them and Terraform's reason; moves, imports and
@@ -24,6 +25,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
 
+from tools import plan_cost
 from tools.plan_risks import Risk, risks_of
 
 GITHUB_COMMENT_LIMIT = 65_536
@@ -32,6 +34,7 @@ SENSITIVE = "(sensitive)"
 # Attributes whose string value is a JSON policy document: diffed statement by statement.
 POLICY_ATTRIBUTES = {"policy", "assume_role_policy"}
 VALUE_WIDTH = 120
+EMPTY = (None, {}, [])
 
 
 @dataclass(frozen=True)
@@ -133,7 +136,8 @@ def attribute_changes(change: Mapping[str, Any]) -> list[AttributeChange]:
         for path in sorted(old_leaves.keys() | new_leaves.keys(), key=lambda p: [str(s) for s in p]):
             was, now = old_leaves.get(path), new_leaves.get(path)
             is_unknown = _marked(unknown, path)
-            if was == now and not is_unknown:
+            # null, {} and [] are one "nothing": refreshes turn one into another without a change.
+            if (was == now or (was in EMPTY and now in EMPTY)) and not is_unknown:
                 continue
             shown_before = SENSITIVE if _marked(before_sensitive, path) else _show(was)
             shown_after = UNKNOWN if is_unknown else SENSITIVE if _marked(after_sensitive, path) else _show(now)
@@ -170,6 +174,7 @@ class Review:
     counts: Counter
     changes: list[ResourceChange]
     drift: list[ResourceChange]
+    cost: plan_cost.Cost
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -177,6 +182,7 @@ class Review:
             "counts": dict(self.counts),
             "changes": [asdict(c) for c in self.changes],
             "drift": [asdict(c) for c in self.drift],
+            "cost": {"monthly_before": round(self.cost.before, 2), "monthly_after": round(self.cost.after, 2)},
         }
 
     def headline(self) -> list[str]:
@@ -186,11 +192,11 @@ class Review:
             lines += [f"- **{r.kind}** `{r.address}`: {r.detail}" for r in self.risks]
         else:
             lines += ["### No risks flagged"]
-        order = ("create", "update", "replace", "delete", "move", "import", "forget")
-        lines += ["", "### Changes", "", "**" + ", ".join(f"{self.counts.get(a, 0)} to {a}" for a in order) + "**", ""]
+        shown = ["create", "update", "replace", "delete"] + [a for a in ("move", "import", "forget") if self.counts.get(a)]
+        lines += ["", "### Changes", "", "**" + ", ".join(f"{self.counts.get(a, 0)} to {a}" for a in shown) + "**", ""]
         if self.drift:
             lines += [f"**{len(self.drift)} resource(s) changed outside Terraform** since the last apply (see Drift)", ""]
-        return lines
+        return lines + plan_cost.markdown(self.cost)
 
     def markdown(self, limit: int = GITHUB_COMMENT_LIMIT) -> str:
         head = "\n".join(self.headline()) + "\n"
@@ -236,12 +242,13 @@ def _cell(text: str) -> str:
 def review(plan: Mapping[str, Any]) -> Review:
     changes = [c for c in plan.get("resource_changes", []) if c.get("mode") == "managed"]
     acting = [c for c in changes if action_of(c) not in ("no-op", "read")]
-    drift = [c for c in plan.get("resource_drift", []) if c.get("mode") == "managed"]
+    drift = [_resource_change(c) for c in plan.get("resource_drift", []) if c.get("mode") == "managed"]
     return Review(
         risks=[risk for change in acting for risk in risks_of(change, action_of(change))],
         counts=Counter(action_of(c) for c in acting),
         changes=[_resource_change(c) for c in acting],
-        drift=[_resource_change(c) for c in drift],
+        drift=[c for c in drift if c.attributes or c.action in ("delete", "forget")],
+        cost=plan_cost.fixed_monthly_cost(changes),
     )
 
 

@@ -4,14 +4,19 @@ against the emulator; the attribute diff also on hand-made plan fragments."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from contextlib import contextmanager
 
 import pytest
 
-from tests.conftest import VALID_INPUTS
+from tests.conftest import PROJECT_ROOT, VALID_INPUTS
+from tools.plan_cost import PRICING
 from tools.plan_review import GITHUB_COMMENT_LIMIT, AttributeChange, attribute_changes, main, review
 from tools.terraform_runner import Terraform
+
+
+EXAMPLE = PROJECT_ROOT / "docs" / "plan-review-example.md"
 
 
 def _address(synth, resource_type, predicate=lambda config: True):
@@ -66,6 +71,18 @@ def test_create_plan_counts_changes_and_flags_only_the_new_iam(valid_plan):
     markdown = result.markdown()
     assert len(markdown) <= GITHUB_COMMENT_LIMIT
     assert markdown.index("risk(s)") < markdown.index("### Changes") < markdown.index("### Details")
+    # What the stack costs by merely existing: 2 web ACLs with 5 rules each, 1 key, 5 alarms,
+    # 1 custom metric, 5 + 5 provisioned capacity units.
+    fixed = PRICING["fixed"]
+    expected = (
+        2 * (fixed["wafv2_web_acl"]["usd"] + 5 * fixed["wafv2_rule"]["usd"])
+        + fixed["kms_key"]["usd"]
+        + 5 * fixed["cloudwatch_alarm"]["usd"]
+        + fixed["cloudwatch_custom_metric"]["usd"]
+        + 730 * 5 * (fixed["dynamodb_rcu_hour"]["usd"] + fixed["dynamodb_wcu_hour"]["usd"])
+    )
+    assert (result.cost.before, round(result.cost.after, 6)) == (0, round(expected, 6))
+    assert f"**$0.00 → ${expected:,.2f}**" in markdown
     # Created attributes show their values; computed ones are "(known after apply)".
     (table,) = [c for c in result.changes if c.type == "aws_dynamodb_table"]
     assert AttributeChange("billing_mode", "null", '"PROVISIONED"') in table.attributes
@@ -80,6 +97,9 @@ def test_in_place_capacity_update_is_not_a_risk(workspace):
     assert (change.action, change.address, change.type) == ("update", table, "aws_dynamodb_table")
     assert change.attributes == [AttributeChange("read_capacity", "5", "9")]
     assert result.risks == []
+    # 4 more read capacity units for 730 hours at the table's price per unit-hour.
+    assert round(result.cost.delta, 4) == round(4 * 730 * PRICING["fixed"]["dynamodb_rcu_hour"]["usd"], 4)
+    assert "(+$0.38 a month)" in result.markdown()
 
 
 def test_table_key_change_is_flagged_as_replacing_stateful_data(workspace):
@@ -172,6 +192,12 @@ def test_protection_switched_off_and_retention_shortened_are_flagged(workspace):
 
     with _edited(terraform, weaken):
         result = review(_plan(terraform, "weaken", targets=[table, log_group]))
+    # This review is the README's example comment: rendered from this real plan, so it cannot go stale.
+    example = EXAMPLE.read_text().split("<!-- example -->\n", 1)
+    if os.environ.get("UPDATE_DOCS") == "1":
+        EXAMPLE.write_text(f"{example[0]}<!-- example -->\n{result.markdown()}")
+    else:
+        assert example[1] == result.markdown(), "docs/plan-review-example.md is stale: UPDATE_DOCS=1 pytest -k protection_switched_off"
     details = {(r.kind, r.address, r.detail) for r in result.risks}
     assert ("protection", table, "deletion protection switched off: the table can now be destroyed") in details
     assert ("protection", table, "point-in-time recovery switched off: its backups are deleted") in details
@@ -292,4 +318,4 @@ def test_the_comment_fits_githubs_limit_with_risks_and_summary_kept(tmp_path, ca
     plan.write_text(json.dumps({"resource_changes": big[:2]}))
     assert main([str(plan), "--format", "json"]) == 0
     document = json.loads(capsys.readouterr().out)
-    assert set(document) == {"risks", "counts", "changes", "drift"} and len(document["changes"]) == 2
+    assert set(document) == {"risks", "counts", "changes", "drift", "cost"} and len(document["changes"]) == 2

@@ -1,0 +1,98 @@
+"""The stack's fixed monthly cost before and after a plan, from the pricing table in tools/pricing.
+
+Only what costs money by merely existing is summed: web ACLs and their rules, KMS keys, alarms,
+the custom metrics log metric filters publish, and provisioned DynamoDB capacity. Everything else
+is priced by use; the review lists those unit prices beside the sum.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping
+
+PRICING = json.loads((Path(__file__).resolve().parent / "pricing" / "us-east-1.json").read_text())
+
+
+def _price(name: str) -> float:
+    return PRICING["fixed"][name]["usd"]
+
+
+def _web_acl(config: Mapping[str, Any]) -> float:
+    return _price("wafv2_web_acl") + _price("wafv2_rule") * len(config.get("rule") or [])
+
+
+def _table(config: Mapping[str, Any]) -> float:
+    if config.get("billing_mode", "PROVISIONED") != "PROVISIONED":
+        return 0.0
+    hours = PRICING["hours_per_month"]
+    reads, writes = config.get("read_capacity") or 0, config.get("write_capacity") or 0
+    return hours * (reads * _price("dynamodb_rcu_hour") + writes * _price("dynamodb_wcu_hour"))
+
+
+# Resource type -> its fixed monthly price, from its planned (or prior) configuration.
+MONTHLY: dict[str, Callable[[Mapping[str, Any]], float]] = {
+    "aws_wafv2_web_acl": _web_acl,
+    "aws_kms_key": lambda config: _price("kms_key"),
+    "aws_cloudwatch_metric_alarm": lambda config: _price("cloudwatch_alarm"),
+    "aws_cloudwatch_log_metric_filter": lambda config: _price("cloudwatch_custom_metric") * len(config.get("metric_transformation") or [1]),
+    "aws_dynamodb_table": _table,
+}
+
+
+@dataclass(frozen=True)
+class Cost:
+    before: float
+    after: float
+    by_type: dict[str, tuple[float, float]]  # resource type -> (before, after)
+
+    @property
+    def delta(self) -> float:
+        return self.after - self.before
+
+
+def fixed_monthly_cost(changes: Iterable[Mapping[str, Any]]) -> Cost:
+    """Sums over every managed resource in the plan: `before` is what exists, `after` what will."""
+    by_type: dict[str, list[float]] = {}
+    for change in changes:
+        price = MONTHLY.get(change["type"])
+        if price is None:
+            continue
+        body = change["change"]
+        totals = by_type.setdefault(change["type"], [0.0, 0.0])
+        if body.get("before") is not None:
+            totals[0] += price(body["before"])
+        if body.get("after") is not None:
+            totals[1] += price(body["after"])
+    return Cost(
+        before=sum(b for b, _ in by_type.values()),
+        after=sum(a for _, a in by_type.values()),
+        by_type={t: (b, a) for t, (b, a) in sorted(by_type.items())},
+    )
+
+
+def markdown(cost: Cost) -> list[str]:
+    sign = "+" if cost.delta >= 0 else "-"
+    lines = [
+        "### Cost (us-east-1, list prices)",
+        "",
+        f"Fixed monthly cost: **${cost.before:,.2f} → ${cost.after:,.2f}** ({sign}${abs(cost.delta):,.2f} a month)",
+        "",
+        "<details>",
+        "<summary>By resource type, and the usage-priced parts</summary>",
+        "",
+        "| resource type | before | after |",
+        "|---|---|---|",
+        *[f"| {t} | ${b:,.2f} | ${a:,.2f} |" for t, (b, a) in cost.by_type.items()],
+        "",
+        "| priced by use | USD | per |",
+        "|---|---|---|",
+        *[f"| {u['service']} | {u['usd']:g} | {u['per']} |" for u in PRICING["usage"]],
+        "",
+        f"Prices from AWS's pricing pages, checked {PRICING['checked']} (`tools/pricing/us-east-1.json`).",
+        "",
+        "</details>",
+        "",
+    ]
+    return lines
