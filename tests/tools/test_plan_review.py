@@ -319,3 +319,73 @@ def test_the_comment_fits_githubs_limit_with_risks_and_summary_kept(tmp_path, ca
     assert main([str(plan), "--format", "json"]) == 0
     document = json.loads(capsys.readouterr().out)
     assert set(document) == {"risks", "counts", "changes", "drift", "cost"} and len(document["changes"]) == 2
+
+
+def test_weakened_bucket_protection_encryption_and_alerting_are_flagged(synth, emulator, tmp_path_factory):
+    """On a targeted apply of the data bucket's settings, the alert topic and one alarm."""
+    workdir = tmp_path_factory.mktemp("review-protection") / "stack"
+    shutil.copytree(synth.stack_dir, workdir)
+    terraform = Terraform(workdir, emulator.client_env())
+    terraform.init()
+    data = synth.bucket_address(object_lock=True)
+    bucket_ref = f"${{aws_s3_bucket.{data}.id}}"
+    versioning = _address(synth, "aws_s3_bucket_versioning", lambda c: c["bucket"] == bucket_ref)
+    lock = _address(synth, "aws_s3_bucket_object_lock_configuration", lambda c: c["bucket"] == bucket_ref)
+    encryption = _address(synth, "aws_s3_bucket_server_side_encryption_configuration", lambda c: c["bucket"] == bucket_ref)
+    topic = _address(synth, "aws_sns_topic")
+    # The table's alarm: the others reach the function and, through it, the whole stack.
+    alarm = _address(synth, "aws_cloudwatch_metric_alarm", lambda c: c["metric_name"] == "ReadThrottleEvents")
+    targets = [versioning, lock, encryption, topic, alarm]
+    inputs = {**VALID_INPUTS, "ResourcePrefix": "review-b"}  # beside the other workspace, on one emulator
+    terraform.apply(inputs, targets=targets)
+
+    def weaken(document):
+        resources = document["resource"]
+        resources["aws_s3_bucket_versioning"][versioning.split(".")[1]]["versioning_configuration"]["status"] = "Suspended"
+        del resources["aws_s3_bucket_object_lock_configuration"][lock.split(".")[1]]
+        if not resources["aws_s3_bucket_object_lock_configuration"]:
+            del resources["aws_s3_bucket_object_lock_configuration"]
+        (rule,) = resources["aws_s3_bucket_server_side_encryption_configuration"][encryption.split(".")[1]]["rule"]
+        rule["apply_server_side_encryption_by_default"]["sse_algorithm"] = "aws:kms"
+        del resources["aws_sns_topic"][topic.split(".")[1]]["kms_master_key_id"]
+        resources["aws_cloudwatch_metric_alarm"][alarm.split(".")[1]]["alarm_actions"] = []
+
+    with _edited(terraform, weaken):
+        result = review(_plan(terraform, "weaken-buckets", inputs, targets=targets))
+    flagged = {(r.kind, r.address): r.detail for r in result.risks}
+    assert flagged[("protection", versioning)] == "versioning suspended: overwritten objects are lost"
+    assert flagged[("protection", lock)] == "Object Lock default retention removed: new objects can be deleted at once"
+    assert flagged[("protection", encryption)] == "default encryption changed from AES256 to aws:kms"
+    assert flagged[("protection", topic)] == "encryption with the customer-managed key removed"
+    assert flagged[("alerting", alarm)].startswith("alarm actions removed: `arn:aws:sns:us-east-1:123456789012:")
+
+
+def test_flags_for_resources_the_workspaces_do_not_apply_on_hand_made_changes():
+    def change(resource_type, actions, before, after, unknown=None):
+        return {
+            "address": f"{resource_type}.x",
+            "type": resource_type,
+            "mode": "managed",
+            "change": {"actions": actions, "before": before, "after": after, "after_unknown": unknown or {}},
+        }
+
+    result = review(
+        {
+            "resource_changes": [
+                change("aws_lambda_permission", ["create"], None, {"principal": "apigateway.amazonaws.com"}),
+                change("aws_lambda_permission", ["create"], None, {"principal": "apigateway.amazonaws.com"}, {"source_arn": True}),
+                change("aws_wafv2_web_acl_association", ["delete"], {"web_acl_arn": "arn:acl"}, None),
+                change("aws_cloudfront_distribution", ["update"], {"web_acl_id": "arn:acl"}, {"web_acl_id": None}),
+                change("aws_kms_key", ["delete"], {"deletion_window_in_days": 30}, None),
+                change("aws_cloudwatch_metric_alarm", ["delete"], {"alarm_name": "errors"}, None),
+            ]
+        }
+    )
+    assert [(r.kind, r.address) for r in result.risks] == [
+        ("exposure", "aws_lambda_permission.x"),
+        ("exposure", "aws_wafv2_web_acl_association.x"),
+        ("exposure", "aws_cloudfront_distribution.x"),
+        ("stateful", "aws_kms_key.x"),
+        ("alerting", "aws_cloudwatch_metric_alarm.x"),
+    ]
+    assert "scheduled for deletion in 30 days" in result.risks[3].detail
