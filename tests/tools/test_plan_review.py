@@ -155,6 +155,8 @@ def test_exposure_and_tag_drift_are_flagged_and_fail_the_check(synth, emulator, 
             block["restrict_public_buckets"] = False
         for method in resources["aws_api_gateway_method"].values():
             method["api_key_required"] = False
+        for permission in resources["aws_lambda_permission"].values():
+            del permission["source_arn"]
         for distribution in resources["aws_cloudfront_distribution"].values():
             distribution["default_cache_behavior"]["viewer_protocol_policy"] = "allow-all"
         for policy in resources["aws_s3_bucket_policy"].values():
@@ -172,6 +174,7 @@ def test_exposure_and_tag_drift_are_flagged_and_fail_the_check(synth, emulator, 
     assert any("no longer requires an API key" in d for d in details)
     assert any("allow-all" in d for d in details)
     assert any('principal "*"' in d for d in details)
+    assert any("invoke the function from any source (no source_arn)" in d for d in details)
     assert any(r.kind == "tags" and "Environment='Staging'" in r.detail for r in result.risks)
 
     plan_file = tmp_path / "plan.json"
@@ -389,3 +392,56 @@ def test_flags_for_resources_the_workspaces_do_not_apply_on_hand_made_changes():
         ("alerting", "aws_cloudwatch_metric_alarm.x"),
     ]
     assert "scheduled for deletion in 30 days" in result.risks[3].detail
+
+
+def test_key_deletion_and_removed_encryption_are_flagged(workspace, synth):
+    terraform, _, _, log_group = workspace
+    (key_name,) = synth.resources("aws_kms_key")
+    key = f"aws_kms_key.{key_name}"
+
+    def drop_the_key(document):
+        for resources in document["resource"].values():
+            for config in resources.values():
+                for attribute in ("kms_key_id", "kms_master_key_id", "kms_key_arn"):
+                    config.pop(attribute, None)
+        del document["resource"]["aws_kms_key"], document["resource"]["aws_kms_alias"]
+
+    with _edited(terraform, drop_the_key):
+        result = review(_plan(terraform, "drop-key", targets=[key, log_group]))
+    flagged = {(r.kind, r.address): r.detail for r in result.risks}
+    assert "the key is scheduled for deletion in 30 days" in flagged[("stateful", key)]
+    assert flagged[("protection", log_group)] == "encryption with the customer-managed key removed"
+
+
+def test_imports_and_forgets_on_real_plans(workspace, emulator):
+    import boto3
+
+    terraform, *_ = workspace
+    sns = boto3.client("sns", endpoint_url=emulator.endpoint, region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing")
+    arn = sns.create_topic(Name="dataproc-adopted")["TopicArn"]
+
+    def adopt(document):
+        document["resource"].setdefault("aws_sns_topic", {})["adopted"] = {"name": "dataproc-adopted"}
+        document["import"] = [{"to": "aws_sns_topic.adopted", "id": arn}]
+
+    with _edited(terraform, adopt):
+        result = review(_plan(terraform, "import", targets=["aws_sns_topic.adopted"]))
+    (change,) = result.changes
+    assert change.address == "aws_sns_topic.adopted" and f"imported (id `{arn}`)" in change.note
+    assert result.counts["create"] == 0
+
+    def keep(document):
+        document["resource"].setdefault("aws_sns_topic", {})["kept"] = {"name": "dataproc-kept"}
+
+    _edit(terraform, keep)
+    terraform.apply(VALID_INPUTS, targets=["aws_sns_topic.kept"])
+
+    def forget(document):
+        del document["resource"]["aws_sns_topic"]["kept"]
+        document["removed"] = [{"from": "aws_sns_topic.kept", "lifecycle": {"destroy": False}}]
+
+    with _edited(terraform, forget):
+        result = review(_plan(terraform, "forget", targets=["aws_sns_topic.kept"]))
+    (change,) = result.changes
+    assert (change.action, change.address) == ("forget", "aws_sns_topic.kept")
+    assert result.counts["delete"] == 0 and result.risks == []
