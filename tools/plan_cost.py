@@ -24,11 +24,13 @@ def _web_acl(config: Mapping[str, Any]) -> float:
 
 
 def _table(config: Mapping[str, Any]) -> float:
+    """Provisioned capacity of the table and its global secondary indexes."""
     if config.get("billing_mode", "PROVISIONED") != "PROVISIONED":
         return 0.0
-    hours = PRICING["hours_per_month"]
-    reads, writes = config.get("read_capacity") or 0, config.get("write_capacity") or 0
-    return hours * (reads * _price("dynamodb_rcu_hour") + writes * _price("dynamodb_wcu_hour"))
+    parts = [config, *(config.get("global_secondary_index") or [])]
+    reads = sum(part.get("read_capacity") or 0 for part in parts)
+    writes = sum(part.get("write_capacity") or 0 for part in parts)
+    return PRICING["hours_per_month"] * (reads * _price("dynamodb_rcu_hour") + writes * _price("dynamodb_wcu_hour"))
 
 
 # Resource type -> its fixed monthly price, from its planned (or prior) configuration.
@@ -63,8 +65,10 @@ def fixed_monthly_cost(changes: Iterable[Mapping[str, Any]]) -> Cost:
         totals = by_type.setdefault(change["type"], [0.0, 0.0])
         if body.get("before") is not None:
             totals[0] += price(body["before"])
-        if body.get("after") is not None:
-            totals[1] += price(body["after"])
+        # A forgotten resource leaves Terraform, not the bill.
+        after = body.get("before") if "forget" in body["actions"] else body.get("after")
+        if after is not None:
+            totals[1] += price(after)
     return Cost(
         before=sum(b for b, _ in by_type.values()),
         after=sum(a for _, a in by_type.values()),
@@ -89,6 +93,8 @@ def markdown(cost: Cost) -> list[str]:
         "| priced by use | USD | per |",
         "|---|---|---|",
         *[f"| {u['service']} | {u['usd']:g} | {u['per']} |" for u in PRICING["usage"]],
+        "",
+        "KMS keys are counted at $1 a month; with rotation on (as here), each of the first two yearly rotations adds $1.",
         "",
         f"Prices from AWS's pricing pages, checked {PRICING['checked']} (`tools/pricing/us-east-1.json`).",
         "",

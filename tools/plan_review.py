@@ -18,6 +18,7 @@ anything drifted (`--format drift` prints only that section, for the drift-detec
 from __future__ import annotations
 
 import argparse
+import html
 import json
 import sys
 from collections import Counter
@@ -35,6 +36,14 @@ SENSITIVE = "(sensitive)"
 POLICY_ATTRIBUTES = {"policy", "assume_role_policy"}
 VALUE_WIDTH = 120
 EMPTY = (None, {}, [])
+# Replacements that no attribute forces.
+REPLACE_REASONS = {
+    "replace_by_request": "replaced because it was asked for (`-replace`)",
+    "replace_because_tainted": "replaced because it is tainted (a failed or interrupted create)",
+    "replace_by_triggers": "replaced because a `replace_triggered_by` reference changed",
+}
+# Risks listed in the headline before the rest is counted: the headline must fit too.
+MAX_LISTED_RISKS = 200
 
 
 @dataclass(frozen=True)
@@ -54,14 +63,24 @@ class ResourceChange:
 
 
 def action_of(change: Mapping[str, Any]) -> str:
-    actions = change["change"]["actions"]
+    body = change["change"]
+    actions = body["actions"]
+    if change.get("deposed"):
+        return "delete-deposed"
     if actions in (["delete", "create"], ["create", "delete"]):
-        return "replace"
-    if actions == ["no-op"] and change.get("previous_address"):
+        action = "replace"
+    elif actions == ["no-op"] and change.get("previous_address"):
         return "move"
-    if actions == ["no-op"] and change["change"].get("importing"):
+    elif actions == ["no-op"] and body.get("importing"):
         return "import"
-    return actions[0] if len(actions) == 1 else "+".join(actions)
+    else:
+        action = actions[0] if len(actions) == 1 else "+".join(actions)
+    # An import or a move that also updates counts as both.
+    if body.get("importing") and action == "update":
+        return "import+update"
+    if change.get("previous_address") and action == "update":
+        return "move+update"
+    return action
 
 
 def _marked(marks: Any, path: Sequence[Any]) -> bool:
@@ -78,43 +97,93 @@ def _marked(marks: Any, path: Sequence[Any]) -> bool:
     return marks is True
 
 
-def _leaves(value: Any, path: tuple = ()) -> Iterator[tuple[tuple, Any]]:
-    if isinstance(value, dict) and value:
+def _leaves(value: Any, path: tuple, *stops: Any) -> Iterator[tuple[tuple, Any]]:
+    """Leaf paths and values; a path that any of `stops` (sensitivity marks) marks is one leaf,
+    so the keys of a sensitive map are not shown either."""
+    if any(_marked(marks, path) for marks in stops):
+        yield path, value
+    elif isinstance(value, dict) and value:
         for key in value:
-            yield from _leaves(value[key], (*path, key))
+            yield from _leaves(value[key], (*path, key), *stops)
     elif isinstance(value, list) and value:
         for index, element in enumerate(value):
-            yield from _leaves(element, (*path, index))
+            yield from _leaves(element, (*path, index), *stops)
     else:
         yield path, value
 
 
-def _show(value: Any) -> str:
-    text = json.dumps(value, sort_keys=True, separators=(",", ":")) if not isinstance(value, str) else json.dumps(value)
-    return text if len(text) <= VALUE_WIDTH else f"{text[: VALUE_WIDTH - 1]}…"
+def _marked_paths(marks: Any, path: tuple) -> Iterator[tuple]:
+    """The paths an after_unknown structure marks True (Terraform leaves unknown keys out of `after`)."""
+    if marks is True:
+        yield path
+    elif isinstance(marks, dict):
+        for key, inner in marks.items():
+            yield from _marked_paths(inner, (*path, key))
+    elif isinstance(marks, list):
+        for index, inner in enumerate(marks):
+            yield from _marked_paths(inner, (*path, index))
 
 
-def _statements(document: str) -> dict[str, Any] | None:
+def _text(value: Any) -> str:
+    return json.dumps(value) if isinstance(value, str) else json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+def _shown_pair(was: Any, now: Any) -> tuple[str, str]:
+    """Both values, cut to VALUE_WIDTH around their first difference, so a cut never hides it."""
+    old, new = _text(was), _text(now)
+    if len(old) <= VALUE_WIDTH and len(new) <= VALUE_WIDTH:
+        return old, new
+    first = next((i for i, (a, b) in enumerate(zip(old, new)) if a != b), min(len(old), len(new)))
+    start = max(0, first - VALUE_WIDTH // 3)
+
+    def cut(text: str) -> str:
+        window = text[start : start + VALUE_WIDTH]
+        return f"{'…' if start else ''}{window}{'…' if start + VALUE_WIDTH < len(text) else ''}"
+
+    return cut(old), cut(new)
+
+
+def _statements(document: Any) -> dict[str, Any] | None:
+    """A policy's statements by Sid (or position); None when it is not a policy document."""
+    if not isinstance(document, str):
+        return {} if document is None else None
     try:
-        statements = json.loads(document).get("Statement", [])
-    except (TypeError, ValueError, AttributeError):
+        parsed = json.loads(document)
+    except ValueError:
         return None
+    if not isinstance(parsed, dict):
+        return None
+    statements = parsed.get("Statement", [])
     statements = statements if isinstance(statements, list) else [statements]
-    return {statement.get("Sid") or f"#{index}": statement for index, statement in enumerate(statements)}
+    keyed: dict[str, Any] = {}
+    for index, statement in enumerate(statements):
+        sid = statement.get("Sid") if isinstance(statement, dict) else None
+        key = sid if sid and sid not in keyed else f"#{index}"
+        keyed[key] = statement
+    for field_name in ("Version", "Id"):
+        if field_name in parsed:
+            keyed[field_name] = parsed[field_name]
+    return keyed
 
 
 def _policy_changes(name: str, before: Any, after: Any) -> list[AttributeChange] | None:
-    old = _statements(before) if isinstance(before, str) else {}
-    new = _statements(after) if isinstance(after, str) else {}
+    old, new = _statements(before), _statements(after)
     if old is None or new is None:
         return None
     changes = []
-    for sid in sorted(old.keys() | new.keys()):
-        if old.get(sid) == new.get(sid):
+    for key in sorted(old.keys() | new.keys()):
+        if old.get(key) == new.get(key):
             continue
-        shown = lambda statement: _show(statement) if statement is not None else "(none)"  # noqa: E731
-        changes.append(AttributeChange(f"{name} statement {sid}", shown(old.get(sid)), shown(new.get(sid))))
+        label = key if key in ("Version", "Id") else f"statement {key}"
+        shown_old, shown_new = _shown_pair(old.get(key), new.get(key))
+        changes.append(
+            AttributeChange(f"{name} {label}", shown_old if key in old else "(none)", shown_new if key in new else "(none)")
+        )
     return changes
+
+
+def _path_order(path: tuple) -> list[tuple[int, Any]]:
+    return [(0, step) if isinstance(step, int) else (1, str(step)) for step in path]
 
 
 def attribute_changes(change: Mapping[str, Any]) -> list[AttributeChange]:
@@ -127,22 +196,28 @@ def attribute_changes(change: Mapping[str, Any]) -> list[AttributeChange]:
         if name == "tags_all" and before.get(name) == after.get(name):
             continue
         old, new = before.get(name), after.get(name)
-        if name in POLICY_ATTRIBUTES and not _marked(unknown, (name,)) and not _marked(after_sensitive, (name,)):
+        marked = [_marked(marks, (name,)) for marks in (unknown, before_sensitive, after_sensitive)]
+        if name in POLICY_ATTRIBUTES and not any(marked):
             policy = _policy_changes(name, old, new)
             if policy is not None:
                 changes += policy
                 continue
-        old_leaves, new_leaves = dict(_leaves(old, (name,))), dict(_leaves(new, (name,)))
-        for path in sorted(old_leaves.keys() | new_leaves.keys(), key=lambda p: [str(s) for s in p]):
+        old_leaves = dict(_leaves(old, (name,), before_sensitive))
+        new_leaves = dict(_leaves(new, (name,), after_sensitive, unknown))
+        new_leaves.update({path: None for path in _marked_paths(unknown.get(name), (name,)) if path not in new_leaves})
+        for path in sorted(old_leaves.keys() | new_leaves.keys(), key=_path_order):
             was, now = old_leaves.get(path), new_leaves.get(path)
             is_unknown = _marked(unknown, path)
             # null, {} and [] are one "nothing": refreshes turn one into another without a change.
             if (was == now or (was in EMPTY and now in EMPTY)) and not is_unknown:
                 continue
-            shown_before = SENSITIVE if _marked(before_sensitive, path) else _show(was)
-            shown_after = UNKNOWN if is_unknown else SENSITIVE if _marked(after_sensitive, path) else _show(now)
-            if shown_before == shown_after == SENSITIVE:
-                shown_after = f"{SENSITIVE}, changed"
+            shown_before, shown_after = _shown_pair(was, now)
+            if _marked(before_sensitive, path):
+                shown_before = SENSITIVE
+            if is_unknown:
+                shown_after = UNKNOWN
+            elif _marked(after_sensitive, path):
+                shown_after = f"{SENSITIVE}, changed" if shown_before == SENSITIVE else SENSITIVE
             if shown_before != shown_after:
                 changes.append(AttributeChange(".".join(map(str, path)), shown_before, shown_after))
     return changes
@@ -156,12 +231,19 @@ def _resource_change(change: Mapping[str, Any]) -> ResourceChange:
     importing = change["change"].get("importing")
     if importing:
         notes.append(f"imported (id `{importing.get('id', '?')}`)")
+    reason = change.get("action_reason", "")
     if action == "replace":
         forced = [".".join(map(str, path)) for path in change["change"].get("replace_paths") or []]
-        reason = change.get("action_reason", "")
-        notes.append("replaced because " + (", ".join(f"`{p}`" for p in forced) or "(no attribute named)") + " cannot change in place")
+        if reason in REPLACE_REASONS:
+            notes.append(REPLACE_REASONS[reason])
+        elif forced:
+            notes.append("replaced because " + ", ".join(f"`{p}`" for p in forced) + " cannot change in place")
         if reason:
             notes.append(f"reason: {reason}")
+    elif reason:
+        notes.append(f"reason: {reason}")
+    if action == "delete-deposed":
+        notes.append(f"an older object (deposed `{change['deposed']}`) left by an interrupted replacement is deleted; the current one stays")
     if action == "forget":
         notes.append("removed from state only: the real resource stays")
     attributes = [] if action in ("delete", "forget") else attribute_changes(change)
@@ -189,11 +271,17 @@ class Review:
         lines = ["## Terraform plan review", ""]
         if self.risks:
             lines += [f"### :warning: {len(self.risks)} risk(s)", ""]
-            lines += [f"- **{r.kind}** `{r.address}`: {r.detail}" for r in self.risks]
+            lines += [f"- **{r.kind}** `{_cell(r.address)}`: {_inline(r.detail)}" for r in self.risks[:MAX_LISTED_RISKS]]
+            if len(self.risks) > MAX_LISTED_RISKS:
+                lines += [f"- …and {len(self.risks) - MAX_LISTED_RISKS} more (`--format json` lists them all)"]
         else:
             lines += ["### No risks flagged"]
-        shown = ["create", "update", "replace", "delete"] + [a for a in ("move", "import", "forget") if self.counts.get(a)]
-        lines += ["", "### Changes", "", "**" + ", ".join(f"{self.counts.get(a, 0)} to {a}" for a in shown) + "**", ""]
+        counted = Counter()
+        for action, number in self.counts.items():
+            for part in action.split("+"):  # import+update counts as an import and an update
+                counted["delete" if part == "delete-deposed" else part] += number
+        shown = ["create", "update", "replace", "delete"] + sorted(a for a in counted if a not in ("create", "update", "replace", "delete"))
+        lines += ["", "### Changes", "", "**" + ", ".join(f"{counted.get(a, 0)} to {a}" for a in shown) + "**", ""]
         if self.drift:
             lines += [f"**{len(self.drift)} resource(s) changed outside Terraform** since the last apply (see Drift)", ""]
         return lines + plan_cost.markdown(self.cost)
@@ -216,27 +304,38 @@ class Review:
             body += section
         return head + body
 
-    def drift_markdown(self) -> str:
+    def drift_markdown(self, limit: int = GITHUB_COMMENT_LIMIT) -> str:
         if not self.drift:
             return "No drift: every resource matches the last apply.\n"
-        return "### Drift (changed outside Terraform)\n\n" + "".join(_details(c) for c in self.drift)
+        text, note = "### Drift (changed outside Terraform)\n\n", "\n_The rest is left out to fit GitHub's limit: see the plan in the job log._\n"
+        for section in map(_details, self.drift):
+            if len(text) + len(section) + len(note) > limit:
+                return text + note
+            text += section
+        return text
 
 
 def _details(change: ResourceChange) -> str:
-    summary = f"<code>{change.action}</code> <code>{change.address}</code>"
+    summary = f"<code>{html.escape(change.action)}</code> <code>{html.escape(change.address)}</code>"
     lines = ["<details>", f"<summary>{summary}</summary>", ""]
     if change.note:
-        lines += [change.note, ""]
+        lines += [_inline(change.note), ""]
     if change.attributes:
         lines += ["| attribute | before | after |", "|---|---|---|"]
-        lines += [f"| `{a.path}` | `{_cell(a.before)}` | `{_cell(a.after)}` |" for a in change.attributes]
+        lines += [f"| `{_cell(a.path)}` | `{_cell(a.before)}` | `{_cell(a.after)}` |" for a in change.attributes]
     elif not change.note:
         lines += ["No attribute changes shown."]
     return "\n".join([*lines, "", "</details>", ""]) + "\n"
 
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("`", "'")
+    """Text inside a code span in a table cell: no pipe, backtick or line break can end it."""
+    return " ".join(text.split("\n")).replace("|", "\\|").replace("`", "'")
+
+
+def _inline(text: str) -> str:
+    """Free text (risk details, notes): one line, no HTML, no @mentions."""
+    return html.escape(" ".join(text.splitlines())).replace("@", "&#64;")
 
 
 def review(plan: Mapping[str, Any]) -> Review:
@@ -258,14 +357,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fail-on-risk", action="store_true", help="exit 2 when any risk is flagged")
     parser.add_argument("--fail-on-drift", action="store_true", help="exit 3 when something changed outside Terraform")
     parser.add_argument("--format", choices=("markdown", "json", "drift"), default="markdown", help="drift: only the drift section")
+    parser.add_argument("--limit", type=int, default=GITHUB_COMMENT_LIMIT, help="characters the Markdown may use (less what the caller adds)")
     args = parser.parse_args(argv)
     result = review(json.loads(args.plan_json.read_text()))
     if args.format == "json":
         sys.stdout.write(json.dumps(result.to_json(), indent=2) + "\n")
     elif args.format == "drift":
-        sys.stdout.write(result.drift_markdown())
+        sys.stdout.write(result.drift_markdown(args.limit))
     else:
-        sys.stdout.write(result.markdown())
+        sys.stdout.write(result.markdown(args.limit))
     if args.fail_on_risk and result.risks:
         return 2
     return 3 if args.fail_on_drift and result.drift else 0

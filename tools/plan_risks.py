@@ -5,12 +5,15 @@ Each rule reads one planned change (`resource_changes[]` of `terraform show -jso
 
 | kind | flags |
 |---|---|
-| stateful | deletion or replacement of a table, bucket, KMS key or log group (its data goes with it) |
-| iam | IAM policy changes, with the actions added and removed; policy attachments added or removed |
-| exposure | a public access block relaxed; a bucket policy allowing principal "*"; an API method no longer requiring a key; http allowed to viewers; a Lambda permission without a source ARN; a WAF association removed |
-| protection | deletion protection or point-in-time recovery switched off; versioning suspended; Object Lock retention removed or shortened; encryption removed or changed; log retention shortened; KMS key deletion scheduled |
-| alerting | an alarm's actions removed, or an alarm deleted |
-| tags | `Environment=Production` drifting away |
+| stateful | deletion or replacement of a table, bucket, KMS key (with its deletion window) or log group (its data goes with it) |
+| iam | IAM policies: every Allow that is new or different (actions added, NotAction, resources, principals, conditions), Denies removed, actions removed; inline or `managed_policy_arns` policies on roles; policy attachments added or removed |
+| exposure | a public access block relaxed; a bucket policy allowing principal "*"; an API method no longer requiring a key or authorization, or a new method needing neither; http allowed to viewers; a Lambda permission without a source ARN; a WAF association or a distribution's web ACL removed; WAF rules that stop blocking; a web ACL's default action from block to allow |
+| protection | deletion protection or point-in-time recovery switched off; versioning suspended or removed; Object Lock retention removed or shortened, or COMPLIANCE → GOVERNANCE; encryption removed or changed; log retention shortened; a customer-managed key removed from a log group, topic or queue |
+| alerting | an alarm's actions removed or disabled; an alarm, its topic or subscription deleted |
+| tags | `Environment=Production` missing or drifting away |
+
+Sensitive values (before_sensitive/after_sensitive) are masked before any rule reads them, so no
+risk can quote one.
 """
 
 from __future__ import annotations
@@ -23,8 +26,17 @@ STATEFUL = {"aws_dynamodb_table", "aws_s3_bucket", "aws_kms_key", "aws_cloudwatc
 IAM_POLICY_ATTRIBUTES = {
     "aws_iam_policy": "policy",
     "aws_iam_role_policy": "policy",
+    "aws_iam_user_policy": "policy",
+    "aws_iam_group_policy": "policy",
     "aws_iam_role": "assume_role_policy",
 }
+ATTACHMENTS = {
+    "aws_iam_role_policy_attachment",
+    "aws_iam_user_policy_attachment",
+    "aws_iam_group_policy_attachment",
+    "aws_iam_policy_attachment",
+}
+SENSITIVE = "(sensitive)"
 PUBLIC_ACCESS_FLAGS = ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets")
 REQUIRED_TAGS = {"Environment": "Production"}
 
@@ -58,18 +70,64 @@ class _Change:
         return self.first(self.before, *path) is True and self.first(self.after, *path) is False
 
 
-def _policy_actions(document: Any) -> set[str] | None:
-    """Allowed actions of a policy JSON string; None when unknown (computed at apply)."""
-    if not isinstance(document, str):
+def _statements(document: Any) -> list[dict[str, Any]] | None:
+    """A policy's statements; None when unknown, sensitive or not a policy document."""
+    if not isinstance(document, str) or document == SENSITIVE:
         return None
-    statements = json.loads(document).get("Statement", [])
+    try:
+        parsed = json.loads(document)
+    except ValueError:
+        return None
+    statements = parsed.get("Statement", []) if isinstance(parsed, dict) else None
+    if statements is None:
+        return None
     statements = statements if isinstance(statements, list) else [statements]
-    actions: set[str] = set()
-    for statement in statements:
-        if statement.get("Effect", "Allow") == "Allow":
-            listed = statement.get("Action", [])
-            actions |= {listed} if isinstance(listed, str) else set(listed)
-    return actions
+    return [statement for statement in statements if isinstance(statement, dict)]
+
+
+def _as_set(value: Any) -> set[str]:
+    if value is None:
+        return set()
+    return {json.dumps(v, sort_keys=True) if not isinstance(v, str) else v for v in (value if isinstance(value, list) else [value])}
+
+
+def _canonical(statement: Mapping[str, Any]) -> str:
+    return json.dumps({k: sorted(_as_set(v)) if isinstance(v, (list, str)) else v for k, v in statement.items() if k != "Sid"}, sort_keys=True)
+
+
+def _policy_widening(old_document: Any, new_document: Any) -> list[str]:
+    """How a policy changed, in the terms that matter: every Allow that is new or different, with
+    what it grants (actions added, NotAction, resources, principals, conditions); Denies removed;
+    actions no longer allowed."""
+    old, new = _statements(old_document) or [], _statements(new_document) or []
+    old_set = {_canonical(s) for s in old}
+    # A statement's counterpart: the old one with its Sid, or at its position when it has none.
+    old_by_key = {s.get("Sid") or f"#{i}": s for i, s in enumerate(old)}
+    parts = []
+    for index, statement in enumerate(new):
+        if statement.get("Effect", "Allow") != "Allow" or _canonical(statement) in old_set:
+            continue
+        name = statement.get("Sid") or f"#{index}"
+        before = old_by_key.get(name) or {}
+        grants = []
+        added_actions = _as_set(statement.get("Action")) - _as_set(before.get("Action"))
+        if added_actions:
+            grants.append("added " + ", ".join(f"`{a}`" for a in sorted(added_actions)))
+        for key, label in (("NotAction", "every action but"), ("Resource", "on"), ("NotResource", "on everything but"), ("Principal", "to"), ("NotPrincipal", "to everyone but")):
+            if key in statement and _as_set(statement.get(key)) != _as_set(before.get(key)):
+                grants.append(f"{label} " + ", ".join(f"`{v}`" for v in sorted(_as_set(statement[key]))))
+        if _as_set(statement.get("Condition")) != _as_set(before.get("Condition")):
+            grants.append("conditions " + ("removed" if not statement.get("Condition") else "changed"))
+        parts.append(f"allow {name}: " + ("; ".join(grants) or "changed"))
+    new_set = {_canonical(s) for s in new}
+    for statement in old:
+        if statement.get("Effect") == "Deny" and _canonical(statement) not in new_set:
+            parts.append(f"deny {statement.get('Sid') or 'unnamed'} removed")
+    allowed = lambda statements: set().union(*(_as_set(s.get("Action")) for s in statements if s.get("Effect", "Allow") == "Allow"))  # noqa: E731
+    removed = allowed(old) - allowed(new)
+    if removed:
+        parts.append("removed " + ", ".join(f"`{a}`" for a in sorted(removed)))
+    return parts
 
 
 def _principal_is_anyone(principal: Any) -> bool:
@@ -85,45 +143,54 @@ def _stateful(c: _Change) -> Iterator[Risk]:
     if c.type in STATEFUL and c.action in ("delete", "replace"):
         detail = f"{c.action} of a stateful {c.type}: its data goes with it"
         if c.type == "aws_kms_key":
-            window = c.before.get("deletion_window_in_days")
+            window = c.before.get("deletion_window_in_days") or 30  # AWS's default
             detail += f"; the key is scheduled for deletion in {window} days, and what it encrypted becomes unreadable"
         yield Risk("stateful", c.address, detail)
 
 
 def _iam(c: _Change) -> Iterator[Risk]:
-    if c.type in IAM_POLICY_ATTRIBUTES and c.action != "no-op":
+    if c.type in IAM_POLICY_ATTRIBUTES and c.action in ("create", "update", "replace"):
         attribute = IAM_POLICY_ATTRIBUTES[c.type]
-        old = _policy_actions(c.before.get(attribute)) or set()
-        new = _policy_actions(c.after.get(attribute))
-        if new is None and c.unknown.get(attribute):
+        new = c.after.get(attribute)
+        if c.unknown.get(attribute):
             yield Risk("iam", c.address, f"{c.action}: the {attribute} is known only after apply")
-        elif new is not None and (new - old or old - new):
-            parts = []
-            if new - old:
-                parts.append("added " + ", ".join(f"`{a}`" for a in sorted(new - old)))
-            if old - new:
-                parts.append("removed " + ", ".join(f"`{a}`" for a in sorted(old - new)))
-            yield Risk("iam", c.address, f"{c.action}: " + "; ".join(parts))
-    if c.type == "aws_iam_role_policy_attachment" and c.action in ("create", "delete", "replace"):
+        elif new == SENSITIVE or c.before.get(attribute) == SENSITIVE:
+            yield Risk("iam", c.address, f"{c.action}: the {attribute} is sensitive, so its change is not shown")
+        elif _statements(new) is None and new is not None:
+            yield Risk("iam", c.address, f"{c.action}: the {attribute} is not a readable policy document")
+        else:
+            parts = _policy_widening(c.before.get(attribute), new)
+            if parts:
+                yield Risk("iam", c.address, f"{c.action}: " + "; ".join(parts))
+    if c.type == "aws_iam_role" and c.action in ("create", "update", "replace"):
+        if c.after.get("inline_policy") not in (None, [], c.before.get("inline_policy")):
+            yield Risk("iam", c.address, "inline policies changed (they bypass policy attachments and their review)")
+        if set(c.after.get("managed_policy_arns") or []) - set(c.before.get("managed_policy_arns") or []):
+            yield Risk("iam", c.address, "managed policies attached through managed_policy_arns")
+    if c.type in ATTACHMENTS and c.action in ("create", "delete", "replace"):
         arn = c.after.get("policy_arn") or c.before.get("policy_arn") or "(known after apply)"
         yield Risk("iam", c.address, f"{c.action} of a policy attachment ({arn})")
 
 
 def _exposure(c: _Change) -> Iterator[Risk]:
     if c.type == "aws_s3_bucket_public_access_block":
-        relaxed = [flag for flag in PUBLIC_ACCESS_FLAGS if c.action == "delete" or c.after.get(flag) is False]
+        relaxed = [flag for flag in PUBLIC_ACCESS_FLAGS if c.action == "delete" or (c.after.get(flag) is False and c.before.get(flag) is not False)]
         if relaxed:
             yield Risk("exposure", c.address, "public access block relaxed: " + ", ".join(relaxed))
-    if c.type == "aws_s3_bucket_policy" and isinstance(c.after.get("policy"), str):
-        statements = json.loads(c.after["policy"]).get("Statement", [])
-        for statement in statements if isinstance(statements, list) else [statements]:
+    if c.type == "aws_s3_bucket_policy":
+        for statement in _statements(c.after.get("policy")) or []:
             if statement.get("Effect") == "Allow" and _principal_is_anyone(statement.get("Principal")):
                 yield Risk("exposure", c.address, f"bucket policy allows principal \"*\" ({statement.get('Sid', 'statement')})")
-    if c.type == "aws_api_gateway_method" and c.after.get("api_key_required") is False and c.before.get("api_key_required") is not False:
-        yield Risk("exposure", c.address, "the method no longer requires an API key")
+    if c.type == "aws_api_gateway_method" and c.action in ("update", "replace"):
+        if c.after.get("api_key_required") is False and c.before.get("api_key_required") is True:
+            yield Risk("exposure", c.address, "the method no longer requires an API key")
+        if c.after.get("authorization") == "NONE" and c.before.get("authorization") not in (None, "NONE"):
+            yield Risk("exposure", c.address, f"the method no longer requires {c.before.get('authorization')} authorization")
+    if c.type == "aws_api_gateway_method" and c.action == "create" and c.after.get("api_key_required") is False and c.after.get("authorization") == "NONE":
+        yield Risk("exposure", c.address, f"a new {c.after.get('http_method')} method that needs neither an API key nor authorization")
     if c.type == "aws_cloudfront_distribution":
         behaviors = (c.after.get("default_cache_behavior") or []) + (c.after.get("ordered_cache_behavior") or [])
-        if any(b.get("viewer_protocol_policy") == "allow-all" for b in behaviors):
+        if any(isinstance(b, dict) and b.get("viewer_protocol_policy") == "allow-all" for b in behaviors):
             yield Risk("exposure", c.address, "a cache behavior lets viewers use http (allow-all)")
         if c.before.get("web_acl_id") and not c.after.get("web_acl_id") and not c.unknown.get("web_acl_id"):
             yield Risk("exposure", c.address, "the distribution's WAF web ACL is removed")
@@ -132,6 +199,22 @@ def _exposure(c: _Change) -> Iterator[Risk]:
             yield Risk("exposure", c.address, f"lets {c.after.get('principal')} invoke the function from any source (no source_arn)")
     if c.type == "aws_wafv2_web_acl_association" and c.action == "delete":
         yield Risk("exposure", c.address, "a WAF web ACL is removed from the resource it protected")
+    if c.type == "aws_wafv2_web_acl" and c.action in ("update", "replace"):
+        def blocking(side: Mapping[str, Any]) -> set[str]:
+            """Rules that block: managed groups not overridden to count, and rules whose action is not count."""
+            names = set()
+            for rule in side.get("rule") or []:
+                override = (rule.get("override_action") or [{}])[0] or {}
+                action = (rule.get("action") or [{}])[0] or {}
+                if not override.get("count") and not action.get("count"):
+                    names.add(rule.get("name"))
+            return names
+
+        weakened = blocking(c.before) - blocking(c.after)
+        if weakened:
+            yield Risk("exposure", c.address, "WAF rules no longer block: " + ", ".join(f"`{n}`" for n in sorted(weakened)))
+        if c.first(c.before, "default_action", "block") is not None and c.first(c.after, "default_action", "allow") is not None:
+            yield Risk("exposure", c.address, "the web ACL's default action changes from block to allow")
 
 
 def _protection(c: _Change) -> Iterator[Risk]:
@@ -151,15 +234,21 @@ def _protection(c: _Change) -> Iterator[Risk]:
     if c.type == "aws_s3_bucket_object_lock_configuration":
         old = c.first(c.before, "rule", "default_retention", "days")
         new = c.first(c.after, "rule", "default_retention", "days")
-        if c.action == "delete":
+        old_mode = c.first(c.before, "rule", "default_retention", "mode")
+        new_mode = c.first(c.after, "rule", "default_retention", "mode")
+        if c.action == "delete" or (old_mode and not new_mode):
             yield Risk("protection", c.address, "Object Lock default retention removed: new objects can be deleted at once")
         elif isinstance(old, int) and isinstance(new, int) and new < old:
             yield Risk("protection", c.address, f"Object Lock default retention shortened from {old} to {new} days")
+        if old_mode == "COMPLIANCE" and new_mode == "GOVERNANCE":
+            yield Risk("protection", c.address, "Object Lock mode COMPLIANCE → GOVERNANCE: privileged users can now delete retained objects")
     if c.type == "aws_s3_bucket_server_side_encryption_configuration":
         old = c.first(c.before, "rule", "apply_server_side_encryption_by_default", "sse_algorithm")
         new = c.first(c.after, "rule", "apply_server_side_encryption_by_default", "sse_algorithm")
-        if c.action == "delete" or old != new:
-            yield Risk("protection", c.address, f"default encryption {'removed' if c.action == 'delete' else f'changed from {old} to {new}'}")
+        if c.action == "delete":
+            yield Risk("protection", c.address, "default encryption removed")
+        elif old != new:
+            yield Risk("protection", c.address, f"default encryption changed from {old} to {new}: readers without the new key's permissions (CloudFront's OAC cannot use aws/s3) fail")
     if c.type in ("aws_cloudwatch_log_group", "aws_sns_topic", "aws_sqs_queue"):
         attribute = "kms_master_key_id" if c.type != "aws_cloudwatch_log_group" else "kms_key_id"
         if c.action == "update" and c.before.get(attribute) and not c.after.get(attribute) and not c.unknown.get(attribute):
@@ -171,6 +260,8 @@ def _protection(c: _Change) -> Iterator[Risk]:
 
 
 def _alerting(c: _Change) -> Iterator[Risk]:
+    if c.type in ("aws_sns_topic", "aws_sns_topic_subscription") and c.action == "delete":
+        yield Risk("alerting", c.address, f"the {c.type.removeprefix('aws_')} alarms notify is deleted")
     if c.type != "aws_cloudwatch_metric_alarm":
         return
     if c.action == "delete":
@@ -179,20 +270,38 @@ def _alerting(c: _Change) -> Iterator[Risk]:
         removed = set(c.before.get("alarm_actions") or []) - set(c.after.get("alarm_actions") or [])
         if removed and not c.unknown.get("alarm_actions"):
             yield Risk("alerting", c.address, "alarm actions removed: " + ", ".join(f"`{a}`" for a in sorted(removed)))
+        if c.before.get("actions_enabled") is not False and c.after.get("actions_enabled") is False:
+            yield Risk("alerting", c.address, "alarm actions disabled (actions_enabled = false)")
 
 
 def _tags(c: _Change) -> Iterator[Risk]:
     tags = c.after.get("tags_all")
     if c.action in ("create", "update", "replace") and isinstance(tags, dict):
         drift = {k: tags.get(k) for k, v in REQUIRED_TAGS.items() if tags.get(k) != v}
-        if drift:
-            yield Risk("tags", c.address, "tags drift: " + ", ".join(f"{k}={v!r}" for k, v in drift.items()))
+        missing = [k for k, v in drift.items() if v is None]
+        if missing:
+            yield Risk("tags", c.address, "lacks " + ", ".join(f"{k}={REQUIRED_TAGS[k]}" for k in missing))
+        if len(missing) < len(drift):
+            yield Risk("tags", c.address, "tags drift: " + ", ".join(f"{k}={v!r}" for k, v in drift.items() if v is not None))
 
 
 RULES: tuple[Callable[[_Change], Iterator[Risk]], ...] = (_stateful, _iam, _exposure, _protection, _alerting, _tags)
 
 
+def _masked(value: Any, marks: Any) -> Any:
+    """`value` with every sensitive part replaced by "(sensitive)", so no rule can quote it."""
+    if marks is True:
+        return SENSITIVE
+    if isinstance(value, dict) and isinstance(marks, dict):
+        return {k: _masked(v, marks.get(k)) for k, v in value.items()}
+    if isinstance(value, list) and isinstance(marks, list):
+        return [_masked(v, marks[i] if i < len(marks) else None) for i, v in enumerate(value)]
+    return value
+
+
 def risks_of(change: Mapping[str, Any], action: str) -> list[Risk]:
     body = change["change"]
-    c = _Change(change["address"], change["type"], action, body.get("before") or {}, body.get("after") or {}, body.get("after_unknown") or {})
+    before = _masked(body.get("before") or {}, body.get("before_sensitive"))
+    after = _masked(body.get("after") or {}, body.get("after_sensitive"))
+    c = _Change(change["address"], change["type"], action, before, after, body.get("after_unknown") or {})
     return [risk for rule in RULES for risk in rule(c)]

@@ -171,7 +171,7 @@ def test_exposure_and_tag_drift_are_flagged_and_fail_the_check(synth, emulator, 
     result = review(plan)
     details = [r.detail for r in result.risks if r.kind == "exposure"]
     assert any("public access block relaxed: restrict_public_buckets" in d for d in details)
-    assert any("no longer requires an API key" in d for d in details)
+    assert any("a new POST method that needs neither an API key nor authorization" in d for d in details)
     assert any("allow-all" in d for d in details)
     assert any('principal "*"' in d for d in details)
     assert any("invoke the function from any source (no source_arn)" in d for d in details)
@@ -358,7 +358,7 @@ def test_weakened_bucket_protection_encryption_and_alerting_are_flagged(synth, e
     flagged = {(r.kind, r.address): r.detail for r in result.risks}
     assert flagged[("protection", versioning)] == "versioning suspended: overwritten objects are lost"
     assert flagged[("protection", lock)] == "Object Lock default retention removed: new objects can be deleted at once"
-    assert flagged[("protection", encryption)] == "default encryption changed from AES256 to aws:kms"
+    assert flagged[("protection", encryption)].startswith("default encryption changed from AES256 to aws:kms")
     assert flagged[("protection", topic)] == "encryption with the customer-managed key removed"
     assert flagged[("alerting", alarm)].startswith("alarm actions removed: `arn:aws:sns:us-east-1:123456789012:")
 
@@ -384,14 +384,100 @@ def test_flags_for_resources_the_workspaces_do_not_apply_on_hand_made_changes():
             ]
         }
     )
-    assert [(r.kind, r.address) for r in result.risks] == [
-        ("exposure", "aws_lambda_permission.x"),
-        ("exposure", "aws_wafv2_web_acl_association.x"),
-        ("exposure", "aws_cloudfront_distribution.x"),
-        ("stateful", "aws_kms_key.x"),
-        ("alerting", "aws_cloudwatch_metric_alarm.x"),
+    assert [(r.kind, r.address, r.detail) for r in result.risks] == [
+        ("exposure", "aws_lambda_permission.x", "lets apigateway.amazonaws.com invoke the function from any source (no source_arn)"),
+        ("exposure", "aws_wafv2_web_acl_association.x", "a WAF web ACL is removed from the resource it protected"),
+        ("exposure", "aws_cloudfront_distribution.x", "the distribution's WAF web ACL is removed"),
+        ("stateful", "aws_kms_key.x", "delete of a stateful aws_kms_key: its data goes with it; the key is scheduled for deletion in 30 days, and what it encrypted becomes unreadable"),
+        ("alerting", "aws_cloudwatch_metric_alarm.x", "alarm errors is deleted: nobody hears of that failure"),
     ]
-    assert "scheduled for deletion in 30 days" in result.risks[3].detail
+
+
+def _hand(resource_type, actions, before, after, **extra):
+    return {"address": f"{resource_type}.x", "type": resource_type, "mode": "managed", "change": {"actions": actions, "before": before, "after": after, **extra}}
+
+
+def _policy(*statements):
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+def test_iam_widening_beyond_actions_is_flagged():
+    read = {"Sid": "Read", "Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": "arn:aws:dynamodb:us-east-1:1:table/t"}
+    deny = {"Sid": "NoDelete", "Effect": "Deny", "Action": "s3:DeleteObject", "Resource": "*"}
+    cases = {
+        "resource widened": ({**read, "Resource": "*"}, "allow Read: on `*`"),
+        "NotAction": ({"Sid": "Read", "Effect": "Allow", "NotAction": "iam:*", "Resource": "*"}, "allow Read: every action but `iam:*`"),
+        "condition removed": ({**read, "Condition": {}}, None),
+    }
+    for name, (statement, expected) in cases.items():
+        (risk,) = review({"resource_changes": [_hand("aws_iam_policy", ["update"], {"policy": _policy(read)}, {"policy": _policy(statement)})]}).risks
+        if expected:
+            assert expected in risk.detail, (name, risk.detail)
+    (risk,) = review({"resource_changes": [_hand("aws_iam_policy", ["update"], {"policy": _policy(read, deny)}, {"policy": _policy(read)})]}).risks
+    assert risk.detail == "update: deny NoDelete removed"
+    trust = {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+    opened = {**trust, "Principal": {"AWS": "*"}}
+    (risk,) = review({"resource_changes": [_hand("aws_iam_role", ["update"], {"assume_role_policy": _policy(trust)}, {"assume_role_policy": _policy(opened)})]}).risks
+    assert risk.detail == 'update: allow #0: to `{"AWS": "*"}`'
+    (risk,) = review({"resource_changes": [_hand("aws_iam_role_policy_attachment", ["create"], None, {"policy_arn": "arn:aws:iam::aws:policy/AdministratorAccess"})]}).risks
+    assert risk.detail == "create of a policy attachment (arn:aws:iam::aws:policy/AdministratorAccess)"
+    (risk,) = review({"resource_changes": [_hand("aws_iam_policy", ["create"], None, {}, after_unknown={"policy": True})]}).risks
+    assert risk.detail == "create: the policy is known only after apply"
+
+
+def test_risks_never_quote_sensitive_values():
+    secret_policy = _policy({"Sid": "SecretSid", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": "*"})
+    changes = [
+        _hand("aws_iam_policy", ["update"], {"policy": _policy()}, {"policy": secret_policy}, after_sensitive={"policy": True}),
+        _hand("aws_s3_bucket_policy", ["update"], {"policy": _policy()}, {"policy": secret_policy.replace("secretsmanager:GetSecretValue", "s3:GetObject").replace('"Resource"', '"Principal": "*", "Resource"')}, after_sensitive={"policy": True}),
+        _hand("aws_sns_topic", ["create"], None, {"tags_all": {"Environment": "hunter2-token"}}, after_sensitive={"tags_all": {"Environment": True}}),
+        _hand("aws_lambda_function", ["update"], {"environment": [{"variables": {"STRIPE_KEY": "sk_live_1"}}]}, {"environment": [{"variables": {"STRIPE_KEY": "sk_live_2"}}]}, before_sensitive={"environment": [{"variables": True}]}, after_sensitive={"environment": [{"variables": True}]}),
+    ]
+    result = review({"resource_changes": changes})
+    text = result.markdown() + json.dumps(result.to_json())
+    for secret in ("GetSecretValue", "SecretSid", "hunter2", "sk_live", "STRIPE_KEY"):
+        assert secret not in text, secret
+    assert any(r.detail == "update: the policy is sensitive, so its change is not shown" for r in result.risks)
+
+
+def test_protection_flags_on_hand_made_changes():
+    cases = [
+        (_hand("aws_dynamodb_table", ["update"], {"server_side_encryption": [{"enabled": True}]}, {"server_side_encryption": [{"enabled": False}]}), "encryption with a KMS key switched off"),
+        (_hand("aws_s3_bucket_object_lock_configuration", ["update"], {"rule": [{"default_retention": [{"mode": "GOVERNANCE", "days": 30}]}]}, {"rule": [{"default_retention": [{"mode": "GOVERNANCE", "days": 1}]}]}), "Object Lock default retention shortened from 30 to 1 days"),
+        (_hand("aws_s3_bucket_object_lock_configuration", ["update"], {"rule": [{"default_retention": [{"mode": "COMPLIANCE", "days": 1}]}]}, {"rule": [{"default_retention": [{"mode": "GOVERNANCE", "days": 1}]}]}), "Object Lock mode COMPLIANCE → GOVERNANCE: privileged users can now delete retained objects"),
+        (_hand("aws_s3_bucket_versioning", ["delete"], {"versioning_configuration": [{"status": "Enabled"}]}, None), "versioning removed: overwritten objects are lost"),
+        (_hand("aws_s3_bucket_server_side_encryption_configuration", ["delete"], {"rule": []}, None), "default encryption removed"),
+        (_hand("aws_cloudwatch_metric_alarm", ["update"], {"actions_enabled": True, "alarm_actions": ["a"]}, {"actions_enabled": False, "alarm_actions": ["a"]}), "alarm actions disabled (actions_enabled = false)"),
+        (_hand("aws_wafv2_web_acl", ["update"], {"rule": [{"name": "Common", "override_action": [{"none": [{}]}]}]}, {"rule": [{"name": "Common", "override_action": [{"count": [{}]}]}]}), "WAF rules no longer block: `Common`"),
+    ]
+    for change, expected in cases:
+        assert [r.detail for r in review({"resource_changes": [change]}).risks] == [expected]
+    # No false alarms: an unchanged false flag, a method created with a key, a replacement by request.
+    quiet = [
+        _hand("aws_s3_bucket_public_access_block", ["update"], {"block_public_acls": False, "ignore_public_acls": True}, {"block_public_acls": False, "ignore_public_acls": True}),
+        _hand("aws_api_gateway_method", ["create"], None, {"api_key_required": True, "authorization": "NONE", "http_method": "POST"}),
+    ]
+    assert review({"resource_changes": quiet}).risks == []
+    replaced = _hand("aws_sns_topic", ["delete", "create"], {"name": "a"}, {"name": "a"}) | {"action_reason": "replace_by_request"}
+    (change,) = review({"resource_changes": [replaced]}).changes
+    assert change.note.startswith("replaced because it was asked for")
+
+
+def test_long_values_show_where_they_differ_and_unknown_keys_appear():
+    change = _hand("aws_lambda_function", ["update"], {"environment": [{"variables": {"A": "x" * 200 + "A"}}]}, {"environment": [{"variables": {"A": "x" * 200 + "B", "CDN": None}}]}, after_unknown={"environment": [{"variables": {"CDN": True}}]})
+    rows = {a.path: (a.before, a.after) for a in attribute_changes(change)}
+    assert rows["environment.0.variables.A"][0] != rows["environment.0.variables.A"][1]
+    assert rows["environment.0.variables.A"][1].endswith('B"')
+    assert rows["environment.0.variables.CDN"] == ("null", "(known after apply)")
+
+
+def test_markup_in_values_cannot_break_the_comment():
+    change = _hand("aws_cloudwatch_metric_alarm", ["delete"], {"alarm_name": "x\n</details>\n# @team"}, None) | {"address": "aws_x.y[\"</summary><h1>\"]"}
+    markdown = review({"resource_changes": [change]}).markdown()
+    # The address is HTML-escaped in the <summary>, and only ever raw inside a code span.
+    assert "<code>aws_x.y[&quot;&lt;/summary&gt;&lt;h1&gt;&quot;]</code>" in markdown
+    assert markdown.count("</summary><h1>") == markdown.count('`aws_x.y["</summary><h1>"]`') == 1
+    assert "@team" not in markdown and "\n</details>\n#" not in markdown
 
 
 def test_key_deletion_and_removed_encryption_are_flagged(workspace, synth):
@@ -433,11 +519,10 @@ def test_imports_and_forgets_on_real_plans(workspace, emulator):
     def keep(document):
         document["resource"].setdefault("aws_sns_topic", {})["kept"] = {"name": "dataproc-kept"}
 
-    _edit(terraform, keep)
-    terraform.apply(VALID_INPUTS, targets=["aws_sns_topic.kept"])
+    with _edited(terraform, keep):
+        terraform.apply(VALID_INPUTS, targets=["aws_sns_topic.kept"])
 
     def forget(document):
-        del document["resource"]["aws_sns_topic"]["kept"]
         document["removed"] = [{"from": "aws_sns_topic.kept", "lifecycle": {"destroy": False}}]
 
     with _edited(terraform, forget):
