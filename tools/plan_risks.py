@@ -213,7 +213,8 @@ def _exposure(c: _Change) -> Iterator[Risk]:
         weakened = blocking(c.before) - blocking(c.after)
         if weakened:
             yield Risk("exposure", c.address, "WAF rules no longer block: " + ", ".join(f"`{n}`" for n in sorted(weakened)))
-        if c.first(c.before, "default_action", "block") is not None and c.first(c.after, "default_action", "allow") is not None:
+        # An absent block is an empty list in plan JSON.
+        if c.first(c.before, "default_action", "block") and c.first(c.after, "default_action", "allow"):
             yield Risk("exposure", c.address, "the web ACL's default action changes from block to allow")
 
 

@@ -191,6 +191,7 @@ def test_protection_switched_off_and_retention_shortened_are_flagged(workspace):
         config = document["resource"]["aws_dynamodb_table"][table.split(".")[1]]
         config["deletion_protection_enabled"] = False
         config["point_in_time_recovery"] = {"enabled": False}
+        config["server_side_encryption"] = {"enabled": False}
         document["resource"]["aws_cloudwatch_log_group"][log_group.split(".")[1]]["retention_in_days"] = 7
 
     with _edited(terraform, weaken):
@@ -204,6 +205,7 @@ def test_protection_switched_off_and_retention_shortened_are_flagged(workspace):
     details = {(r.kind, r.address, r.detail) for r in result.risks}
     assert ("protection", table, "deletion protection switched off: the table can now be destroyed") in details
     assert ("protection", table, "point-in-time recovery switched off: its backups are deleted") in details
+    assert ("protection", table, "encryption with a KMS key switched off") in details
     assert ("protection", log_group, "log retention shortened from 30 to 7 days: older logs are deleted") in details
 
 
@@ -352,6 +354,7 @@ def test_weakened_bucket_protection_encryption_and_alerting_are_flagged(synth, e
         rule["apply_server_side_encryption_by_default"]["sse_algorithm"] = "aws:kms"
         del resources["aws_sns_topic"][topic.split(".")[1]]["kms_master_key_id"]
         resources["aws_cloudwatch_metric_alarm"][alarm.split(".")[1]]["alarm_actions"] = []
+        resources["aws_cloudwatch_metric_alarm"][alarm.split(".")[1]]["actions_enabled"] = False
 
     with _edited(terraform, weaken):
         result = review(_plan(terraform, "weaken-buckets", inputs, targets=targets))
@@ -360,7 +363,9 @@ def test_weakened_bucket_protection_encryption_and_alerting_are_flagged(synth, e
     assert flagged[("protection", lock)] == "Object Lock default retention removed: new objects can be deleted at once"
     assert flagged[("protection", encryption)].startswith("default encryption changed from AES256 to aws:kms")
     assert flagged[("protection", topic)] == "encryption with the customer-managed key removed"
-    assert flagged[("alerting", alarm)].startswith("alarm actions removed: `arn:aws:sns:us-east-1:123456789012:")
+    alerting = [r.detail for r in result.risks if (r.kind, r.address) == ("alerting", alarm)]
+    assert alerting[0].startswith("alarm actions removed: `arn:aws:sns:us-east-1:123456789012:")
+    assert alerting[1] == "alarm actions disabled (actions_enabled = false)"
 
 
 def test_flags_for_resources_the_workspaces_do_not_apply_on_hand_made_changes():
@@ -449,6 +454,7 @@ def test_protection_flags_on_hand_made_changes():
         (_hand("aws_s3_bucket_server_side_encryption_configuration", ["delete"], {"rule": []}, None), "default encryption removed"),
         (_hand("aws_cloudwatch_metric_alarm", ["update"], {"actions_enabled": True, "alarm_actions": ["a"]}, {"actions_enabled": False, "alarm_actions": ["a"]}), "alarm actions disabled (actions_enabled = false)"),
         (_hand("aws_wafv2_web_acl", ["update"], {"rule": [{"name": "Common", "override_action": [{"none": [{}]}]}]}, {"rule": [{"name": "Common", "override_action": [{"count": [{}]}]}]}), "WAF rules no longer block: `Common`"),
+        (_hand("aws_wafv2_web_acl", ["update"], {"default_action": [{"allow": [], "block": [{}]}]}, {"default_action": [{"allow": [{}], "block": []}]}), "the web ACL's default action changes from block to allow"),
     ]
     for change, expected in cases:
         assert [r.detail for r in review({"resource_changes": [change]}).risks] == [expected]
@@ -530,3 +536,21 @@ def test_imports_and_forgets_on_real_plans(workspace, emulator):
     (change,) = result.changes
     assert (change.action, change.address) == ("forget", "aws_sns_topic.kept")
     assert result.counts["delete"] == 0 and result.risks == []
+
+
+def test_waf_rules_that_stop_blocking_are_flagged(workspace, synth):
+    terraform, *_ = workspace
+    (name,) = [n for n, acl in synth.resources("aws_wafv2_web_acl").items() if acl["scope"] == "REGIONAL"]
+    acl = f"aws_wafv2_web_acl.{name}"
+    terraform.apply(VALID_INPUTS, targets=[acl])
+
+    def count_only(document):
+        for rule in document["resource"]["aws_wafv2_web_acl"][name]["rule"]:
+            if rule["name"] == "AWSManagedRulesKnownBadInputsRuleSet":
+                rule["override_action"] = {"count": {}}
+
+    with _edited(terraform, count_only):
+        result = review(_plan(terraform, "waf-count", targets=[acl]))
+    assert [(r.kind, r.address, r.detail) for r in result.risks] == [
+        ("exposure", acl, "WAF rules no longer block: `AWSManagedRulesKnownBadInputsRuleSet`")
+    ]
