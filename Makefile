@@ -15,12 +15,13 @@ export PIPENV_VERBOSITY := -1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CHECKPOINT_DISABLE := 1
 
-.PHONY: help install synth scan up down test test-python test-handler bench bench-handler clean
+.PHONY: help install synth scan up down test test-unit test-python test-handler bench bench-handler clean
 
 help:
 	@echo "make up      install, then deploy the whole stack on a local emulator and process one request"
 	@echo "make down    destroy the local deployment and stop the emulator"
 	@echo "make test    install everything and run every test (Python and handler)"
+	@echo "make test-unit  the fast inner loop: synth assertions, guardrails, unit tests; no emulator, no terraform"
 	@echo "make synth   synthesize only"
 	@echo "make scan    synthesize, then run the checkov security gate"
 	@echo "make bench   benchmark synth wall time and peak memory, with and without the fast path"
@@ -54,6 +55,11 @@ down: install
 	$(VENV_PYTHON) -m tools.up down
 
 test: install test-python test-handler
+
+# The inner loop: everything not marked slow (tests/conftest.py), and the handler's unit tests.
+test-unit: install
+	$(VENV_PYTHON) -m pytest -m "not slow" -q
+	cd handler && node --test test/parse.test.js test/store.test.js
 
 test-python: install
 	$(VENV_PYTHON) -m pytest

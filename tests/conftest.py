@@ -33,6 +33,26 @@ STACK_NAME = "data-processing"
 VALID_INPUTS = {"AlertEmail": "ops@example.com"}
 
 
+# Fixtures that start the emulator or terraform: a test using one is `slow` (make test-unit skips it).
+SLOW_FIXTURES = {
+    "emulator",
+    "terraform",
+    "valid_plan",
+    "longest_prefix_plan",
+    "variables_only",
+    "bad_value_plans",
+    "bootstrap_dir",
+    "workspace",
+    "deployment",
+}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
 @dataclass(frozen=True)
 class Synth:
     outdir: Path

@@ -6,6 +6,8 @@ import filecmp
 import os
 import subprocess
 
+import pytest
+
 from tests.conftest import PROJECT_ROOT
 
 
@@ -13,6 +15,7 @@ def _files(root):
     return sorted(p.relative_to(root) for p in root.rglob("*") if p.is_file())
 
 
+@pytest.mark.slow
 def test_cdktf_cli_synth_equals_python_main(synth, tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "STATE_"))}
     env.update(STATE_BACKEND="local", CI="true", CHECKPOINT_DISABLE="1")

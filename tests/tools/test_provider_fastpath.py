@@ -18,6 +18,7 @@ def _tree(root):
     return sorted(p.relative_to(root) for p in root.rglob("*") if p.is_file())
 
 
+@pytest.mark.slow
 def test_synth_is_byte_identical_with_and_without_the_fast_path(synth, tmp_path):
     if not provider_fastpath.enabled():
         pytest.skip(f"{provider_fastpath.SWITCH}=0: the session synth did not use the fast path")
@@ -76,7 +77,7 @@ def test_importing_a_module_outside_the_trimmed_assembly_fails_loudly():
     assert "FastPathError: cdktf_cdktf_provider_aws.sqs_queue is not in the fast path's trimmed assembly" in result.stderr
 
 
-@pytest.mark.parametrize("switch, fast", [("1", True), ("0", False)])
+@pytest.mark.parametrize("switch, fast", [("1", True), pytest.param("0", False, marks=pytest.mark.slow)])
 def test_the_switch_chooses_between_fast_path_and_ordinary_import(switch, fast):
     script = (
         "import sys\n"

@@ -5,18 +5,21 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
 import yaml
 
 from tests.conftest import PROJECT_ROOT
 from tools.security_scan import CONFIG, scan, scannable_copy
 
 
+@pytest.mark.slow
 def test_checkov_finds_no_failed_checks(synth):
     result = scan(synth.stack_dir / "cdk.tf.json")
     assert result.failures() == []
     assert result.passed > 150
 
 
+@pytest.mark.slow
 def test_the_gate_fails_when_a_bucket_loses_its_public_access_block(synth, tmp_path):
     document = synth.json
     del document["resource"]["aws_s3_bucket_public_access_block"]
