@@ -48,6 +48,8 @@ def test_drift_is_detected_daily_with_the_read_only_role_into_one_issue():
     text = (PROJECT_ROOT / ".github" / "workflows" / "drift.yml").read_text()
     assert "schedule:" in text and "role-to-assume: ${{ vars.AWS_PLAN_ROLE_ARN }}" in text
     assert "-detailed-exitcode" in text and "--format drift --fail-on-drift --limit" in text
+    # It takes the state lock (waiting out a deploy) rather than racing one.
+    assert "-lock-timeout=" in text and "-lock=false" not in text
     assert "issues.create" in text and "issues.update" in text and "state: 'closed'" in text
 
 
