@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
 
 from tools import plan_cost
-from tools.plan_risks import Risk, risks_of
+from tools.plan_risks import Risk, parse_policy, risks_of, statement_list
 
 GITHUB_COMMENT_LIMIT = 65_536
 UNKNOWN = "(known after apply)"
@@ -145,18 +145,13 @@ def _shown_pair(was: Any, now: Any) -> tuple[str, str]:
 
 def _statements(document: Any) -> dict[str, Any] | None:
     """A policy's statements by Sid (or position); None when it is not a policy document."""
-    if not isinstance(document, str):
-        return {} if document is None else None
-    try:
-        parsed = json.loads(document)
-    except ValueError:
+    if document is None:
+        return {}
+    parsed = parse_policy(document)
+    if parsed is None:
         return None
-    if not isinstance(parsed, dict):
-        return None
-    statements = parsed.get("Statement", [])
-    statements = statements if isinstance(statements, list) else [statements]
     keyed: dict[str, Any] = {}
-    for index, statement in enumerate(statements):
+    for index, statement in enumerate(statement_list(parsed)):
         sid = statement.get("Sid") if isinstance(statement, dict) else None
         key = sid if sid and sid not in keyed else f"#{index}"
         keyed[key] = statement

@@ -70,19 +70,29 @@ class _Change:
         return self.first(self.before, *path) is True and self.first(self.after, *path) is False
 
 
-def _statements(document: Any) -> list[dict[str, Any]] | None:
-    """A policy's statements; None when unknown, sensitive or not a policy document."""
+def parse_policy(document: Any) -> dict[str, Any] | None:
+    """A JSON policy document as an object; None when unknown, sensitive or not a JSON object."""
     if not isinstance(document, str) or document == SENSITIVE:
         return None
     try:
         parsed = json.loads(document)
     except ValueError:
         return None
-    statements = parsed.get("Statement", []) if isinstance(parsed, dict) else None
-    if statements is None:
+    return parsed if isinstance(parsed, dict) else None
+
+
+def statement_list(policy: Mapping[str, Any]) -> list[Any]:
+    """A parsed policy's statements as a list (IAM allows a single statement object too)."""
+    statements = policy.get("Statement", [])
+    return statements if isinstance(statements, list) else [statements]
+
+
+def _statements(document: Any) -> list[dict[str, Any]] | None:
+    """A policy's statements; None when unknown, sensitive or not a policy document."""
+    policy = parse_policy(document)
+    if policy is None:
         return None
-    statements = statements if isinstance(statements, list) else [statements]
-    return [statement for statement in statements if isinstance(statement, dict)]
+    return [statement for statement in statement_list(policy) if isinstance(statement, dict)]
 
 
 def _as_set(value: Any) -> set[str]:
