@@ -142,4 +142,4 @@ function aws() {
   return clients;
 }
 
-module.exports = { aws, CONNECT_TIMEOUT_MS, MAX_ATTEMPTS };
+module.exports = { aws };

@@ -22,4 +22,4 @@ function deadlineFor(context, now = Date.now()) {
   return now + Math.max(0, budget);
 }
 
-module.exports = { DeadlineExceeded, deadlineFor, DEFAULT_BUDGET_MS, SAFETY_MARGIN_MS };
+module.exports = { DeadlineExceeded, deadlineFor, SAFETY_MARGIN_MS };

@@ -64,13 +64,13 @@ function classify(error) {
   const name = nameOf(error);
   const code = error && error.code;
   const original = error && error.originalError && error.originalError.code;
-  const unreachable =
-    UNREACHABLE.has(name) || UNREACHABLE.has(code) || UNREACHABLE.has(original) || SOCKET_FAILURE.test(String(error && error.message));
-  const unavailable = UNAVAILABLE.has(name) || UNAVAILABLE.has(code) || httpStatusOf(error) >= 500;
-  if (THROTTLING.has(name) || THROTTLING.has(code) || unreachable || unavailable) {
+  const among = (set, ...keys) => keys.some((key) => set.has(key));
+  const unreachable = among(UNREACHABLE, name, code, original) || SOCKET_FAILURE.test(String(error && error.message));
+  const unavailable = among(UNAVAILABLE, name, code) || httpStatusOf(error) >= 500;
+  if (among(THROTTLING, name, code) || unreachable || unavailable) {
     return { status: 503, code: 'ServiceUnavailable', message: 'The service is busy or unavailable; retry later.', name };
   }
-  if (TIMED_OUT.has(name) || TIMED_OUT.has(code)) {
+  if (among(TIMED_OUT, name, code)) {
     return { status: 504, code: 'Timeout', message: 'The service did not answer in time; retry later.', name };
   }
   return { status: 500, code: 'InternalError', message: 'The request could not be processed.', name };
