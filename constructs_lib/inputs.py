@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from cdktf import Fn, Op, TerraformVariable
 from constructs import Construct
 
-from constructs_lib.naming import MAX_PREFIX_LENGTH, MIN_PREFIX_LENGTH
+from constructs_lib.naming import MAX_PREFIX_LENGTH, MIN_PREFIX_LENGTH, S3_RESERVED_PREFIXES
 
 MIN_CAPACITY = 5
 # RFC 5321 caps an address at 254 characters; the pattern asks for local@domain.tld.
@@ -66,8 +66,11 @@ class StackInputs(Construct):
             ),
         )
         self.resource_prefix.add_validation(
-            condition=Op.not_(Fn.can(Fn.regex("^(xn--|sthree-|amzn-s3-demo-)", prefix))),
-            error_message="ResourcePrefix must not start with xn--, sthree- or amzn-s3-demo- (reserved by S3).",
+            condition=Op.not_(Fn.can(Fn.regex(f"^({'|'.join(S3_RESERVED_PREFIXES)})", prefix))),
+            error_message=(
+                f"ResourcePrefix must not start with {', '.join(S3_RESERVED_PREFIXES[:-1])} or "
+                f"{S3_RESERVED_PREFIXES[-1]} (reserved by S3)."
+            ),
         )
 
         self.read_capacity = self._capacity("DynamoDbReadCapacity", "read", defaults.read_capacity)

@@ -12,6 +12,9 @@ from enum import Enum
 
 # An AWS account id is 12 digits; appended to globally unique names (S3 buckets).
 ACCOUNT_ID_LENGTH = 12
+# Bucket names S3 refuses to start with; letters, digits and hyphens only, so each is also a
+# literal in any regex dialect (Python's, Terraform's RE2).
+S3_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
 
 
 @dataclass(frozen=True)

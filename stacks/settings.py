@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+from constructs_lib.naming import S3_RESERVED_PREFIXES
 from constructs_lib.node_package import DEFAULT_RUNTIME
 from constructs_lib.state_backend import BACKEND_KINDS, StateBackendProps
 
@@ -39,7 +40,9 @@ MISSING_STATE_BUCKET = (
 
 # S3's general purpose bucket naming rules: 3-63 lowercase letters, digits, dots and hyphens,
 # starting and ending with a letter or digit, no "..", not an IP address, no reserved prefix.
-BUCKET_NAME = re.compile(r"^(?!xn--|sthree-|amzn-s3-demo-)(?!\d+\.\d+\.\d+\.\d+$)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+BUCKET_NAME = re.compile(
+    rf"^(?!{'|'.join(S3_RESERVED_PREFIXES)})(?!\d+\.\d+\.\d+\.\d+$)(?!.*\.\.)[a-z0-9][a-z0-9.-]{{1,61}}[a-z0-9]$"
+)
 
 
 class SettingsError(ValueError):
