@@ -30,6 +30,19 @@ def client_env(endpoint: str) -> dict[str, str]:
     return {**FAKE_CREDENTIALS, "AWS_ENDPOINT_URL": endpoint, "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION}
 
 
+def client(endpoint: str, service: str):
+    """A boto3 client for `service` on an emulator, with fake credentials."""
+    import boto3
+
+    return boto3.client(
+        service,
+        endpoint_url=endpoint,
+        region_name=REGION,
+        aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+    )
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -48,6 +61,9 @@ class MotoServer:
 
     def client_env(self) -> dict[str, str]:
         return client_env(self.endpoint)
+
+    def client(self, service: str):
+        return client(self.endpoint, service)
 
     def start(self, timeout: float = 30, detach: bool = False) -> "MotoServer":
         """Start and wait until it answers; `detach` lets it outlive this process (`make up`)."""

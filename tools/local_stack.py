@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from tools.emulator import FAKE_CREDENTIALS, REGION, client_env
+from tools.emulator import client, client_env
 from tools.terraform_runner import Terraform
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -119,15 +119,7 @@ class LocalStack:
             self.terraform.destroy(self.variables, stream=stream)
 
     def boto3(self, service: str):
-        import boto3
-
-        return boto3.client(
-            service,
-            endpoint_url=self.endpoint,
-            region_name=REGION,
-            aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-        )
+        return client(self.endpoint, service)
 
     def seed_item(self, table: str, item: Mapping[str, str]) -> None:
         self.boto3("dynamodb").put_item(TableName=table, Item={k: {"S": v} for k, v in item.items()})

@@ -11,7 +11,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from tests.support.policy_simulator import ALLOWED, EXPLICIT_DENY, IMPLICIT_DENY, Request, decide, foreign
+from tests.support.policy_simulator import ALLOWED, EXPLICIT_DENY, IMPLICIT_DENY, Request, assert_decisions, decide, foreign
 from tools.emulator import MotoServer
 from tools.local_stack import LocalStack, proxy_event
 
@@ -109,8 +109,7 @@ def test_bucket_policy_lets_only_the_distribution_read_and_denies_non_tls(aws, o
             EXPLICIT_DENY,
         ),
     }
-    decisions = decide([request for request, _ in requests.values()], resource_policy=policy)
-    assert dict(zip(requests, decisions)) == {name: expected for name, (_, expected) in requests.items()}
+    assert_decisions(requests, resource_policy=policy)
     # The refusals hang on the policy's conditions: without the SourceArn condition, another
     # account's distribution could read.
     loosened = json.loads(json.dumps(policy))
@@ -145,8 +144,7 @@ def test_log_bucket_takes_logs_only_from_this_accounts_delivery_services(aws, ou
         ),
         "an anonymous reader": (Request("anonymous", "s3:GetObject", f"arn:aws:s3:::{bucket}/cloudfront/x", tls), IMPLICIT_DENY),
     }
-    decisions = decide([request for request, _ in requests.values()], resource_policy=policy)
-    assert dict(zip(requests, decisions)) == {name: expected for name, (_, expected) in requests.items()}
+    assert_decisions(requests, resource_policy=policy)
 
 
 def test_table_key_capacities_encryption_and_tags(aws, outputs):
@@ -217,8 +215,7 @@ def test_function_role_has_only_attached_least_privilege_policies(aws, outputs):
         "write its own logs": (Request(role, "logs:PutLogEvents", f"arn:aws:logs:us-east-1:123456789012:log-group:{log_group}:log-stream:s"), ALLOWED),
         "decrypt with the stack key": (Request(role, "kms:Decrypt", configuration["KMSKeyArn"]), IMPLICIT_DENY),
     }
-    decisions = decide([request for request, _ in requests.values()], identity_policies=[document])
-    assert dict(zip(requests, decisions)) == {name: expected for name, (_, expected) in requests.items()}
+    assert_decisions(requests, identity_policies=[document])
 
 
 def test_function_is_traced_and_reserves_no_concurrency_by_default(aws, outputs):
@@ -338,8 +335,7 @@ def test_topic_emails_the_alert_address_under_its_kms_key(aws, outputs):
         "another service": (Request("s3.amazonaws.com", "kms:Decrypt", arn, this_account), IMPLICIT_DENY),
         "another account": (foreign("210987654321", "kms:Decrypt", arn), IMPLICIT_DENY),
     }
-    decisions = decide([request for request, _ in requests.values()], resource_policy=policy)
-    assert dict(zip(requests, decisions)) == {name: expected for name, (_, expected) in requests.items()}
+    assert_decisions(requests, resource_policy=policy)
     # CloudWatch Logs may use it only for this account's log groups. The evaluator cannot judge
     # kms:EncryptionContext keys, so that statement's condition is read instead.
     (logs,) = [s for s in policy["Statement"] if s["Sid"] == "CloudWatchLogsEncryptsThisAccountsLogGroups"]

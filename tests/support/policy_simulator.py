@@ -13,7 +13,7 @@ import json
 import subprocess
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
 SCRIPT = Path(__file__).with_name("iam_simulate.js")
@@ -54,3 +54,9 @@ def decide(requests: Sequence[Request], resource_policy: Any = None, identity_po
         ["node", str(SCRIPT)], cwd=PROJECT_ROOT, input=json.dumps(simulations), capture_output=True, text=True, check=True
     )
     return json.loads(result.stdout)
+
+
+def assert_decisions(expected: Mapping[str, tuple[Request, str]], resource_policy: Any = None, identity_policies: Sequence[Any] = ()) -> None:
+    """Each named request gets its expected decision (compared all at once, so a failure names every miss)."""
+    decisions = decide([request for request, _ in expected.values()], resource_policy, identity_policies)
+    assert dict(zip(expected, decisions)) == {name: decision for name, (_, decision) in expected.items()}

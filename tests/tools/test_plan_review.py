@@ -228,9 +228,7 @@ def test_a_renamed_construct_with_a_moved_block_is_a_move_not_a_replacement(work
 
 def test_drift_outside_terraform_has_its_own_section(workspace, emulator):
     terraform, table, *_ = workspace
-    import boto3
-
-    dynamodb = boto3.client("dynamodb", endpoint_url=emulator.endpoint, region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing")
+    dynamodb = emulator.client("dynamodb")
     name = next(c["change"]["after"]["name"] for c in _plan(terraform, "before-drift", targets=[table])["resource_changes"] if c["address"] == table)
     dynamodb.update_table(TableName=name, ProvisionedThroughput={"ReadCapacityUnits": 11, "WriteCapacityUnits": 5})
     try:
@@ -255,8 +253,17 @@ def test_drift_outside_terraform_has_its_own_section(workspace, emulator):
 # ---- the attribute diff on hand-made fragments ------------------------------------------------
 
 
+def _hand(resource_type, actions, before, after, **extra):
+    """A hand-made planned change; `extra` joins its `change` (after_unknown, *_sensitive, importing)."""
+    return {"address": f"{resource_type}.x", "type": resource_type, "mode": "managed", "change": {"actions": actions, "before": before, "after": after, **extra}}
+
+
 def _change(before, after, **extra):
-    return {"address": "aws_x.y", "type": "aws_x", "mode": "managed", "change": {"actions": ["update"], "before": before, "after": after, **extra}}
+    return _hand("aws_x", ["update"], before, after, **extra)
+
+
+def _policy(*statements):
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
 
 
 def test_nested_blocks_are_diffed_by_path():
@@ -289,19 +296,16 @@ def test_a_sensitive_change_is_shown_as_changed_without_its_values():
 
 
 def test_policy_documents_are_diffed_by_statement():
-    def policy(*statements):
-        return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
-
     read = {"Sid": "Read", "Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}
     write = {"Sid": "Write", "Effect": "Allow", "Action": "s3:PutObject", "Resource": "*"}
-    changes = attribute_changes(_change({"policy": policy(read)}, {"policy": policy(read, write)}))
+    changes = attribute_changes(_change({"policy": _policy(read)}, {"policy": _policy(read, write)}))
     assert [(c.path, c.before) for c in changes] == [("policy statement Write", "(none)")]
     assert '"s3:PutObject"' in changes[0].after
 
 
 def test_imports_and_forgets_are_shown_as_such():
-    imported = {"address": "aws_x.a", "type": "aws_x", "mode": "managed", "change": {"actions": ["no-op"], "before": {}, "after": {}, "importing": {"id": "t-1"}}}
-    forgotten = {"address": "aws_x.b", "type": "aws_x", "mode": "managed", "change": {"actions": ["forget"], "before": {"n": 1}, "after": None}}
+    imported = _hand("aws_x", ["no-op"], {}, {}, importing={"id": "t-1"})
+    forgotten = _hand("aws_y", ["forget"], {"n": 1}, None)
     result = review({"resource_changes": [imported, forgotten]})
     assert [(c.action, c.note) for c in result.changes] == [
         ("import", "imported (id `t-1`)"),
@@ -369,23 +373,15 @@ def test_weakened_bucket_protection_encryption_and_alerting_are_flagged(synth, e
 
 
 def test_flags_for_resources_the_workspaces_do_not_apply_on_hand_made_changes():
-    def change(resource_type, actions, before, after, unknown=None):
-        return {
-            "address": f"{resource_type}.x",
-            "type": resource_type,
-            "mode": "managed",
-            "change": {"actions": actions, "before": before, "after": after, "after_unknown": unknown or {}},
-        }
-
     result = review(
         {
             "resource_changes": [
-                change("aws_lambda_permission", ["create"], None, {"principal": "apigateway.amazonaws.com"}),
-                change("aws_lambda_permission", ["create"], None, {"principal": "apigateway.amazonaws.com"}, {"source_arn": True}),
-                change("aws_wafv2_web_acl_association", ["delete"], {"web_acl_arn": "arn:acl"}, None),
-                change("aws_cloudfront_distribution", ["update"], {"web_acl_id": "arn:acl"}, {"web_acl_id": None}),
-                change("aws_kms_key", ["delete"], {"deletion_window_in_days": 30}, None),
-                change("aws_cloudwatch_metric_alarm", ["delete"], {"alarm_name": "errors"}, None),
+                _hand("aws_lambda_permission", ["create"], None, {"principal": "apigateway.amazonaws.com"}),
+                _hand("aws_lambda_permission", ["create"], None, {"principal": "apigateway.amazonaws.com"}, after_unknown={"source_arn": True}),
+                _hand("aws_wafv2_web_acl_association", ["delete"], {"web_acl_arn": "arn:acl"}, None),
+                _hand("aws_cloudfront_distribution", ["update"], {"web_acl_id": "arn:acl"}, {"web_acl_id": None}),
+                _hand("aws_kms_key", ["delete"], {"deletion_window_in_days": 30}, None),
+                _hand("aws_cloudwatch_metric_alarm", ["delete"], {"alarm_name": "errors"}, None),
             ]
         }
     )
@@ -396,14 +392,6 @@ def test_flags_for_resources_the_workspaces_do_not_apply_on_hand_made_changes():
         ("stateful", "aws_kms_key.x", "delete of a stateful aws_kms_key: its data goes with it; the key is scheduled for deletion in 30 days, and what it encrypted becomes unreadable"),
         ("alerting", "aws_cloudwatch_metric_alarm.x", "alarm errors is deleted: nobody hears of that failure"),
     ]
-
-
-def _hand(resource_type, actions, before, after, **extra):
-    return {"address": f"{resource_type}.x", "type": resource_type, "mode": "managed", "change": {"actions": actions, "before": before, "after": after, **extra}}
-
-
-def _policy(*statements):
-    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
 
 
 def test_iam_widening_beyond_actions_is_flagged():
@@ -506,10 +494,8 @@ def test_key_deletion_and_removed_encryption_are_flagged(workspace, synth):
 
 
 def test_imports_and_forgets_on_real_plans(workspace, emulator):
-    import boto3
-
     terraform, *_ = workspace
-    sns = boto3.client("sns", endpoint_url=emulator.endpoint, region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing")
+    sns = emulator.client("sns")
     arn = sns.create_topic(Name="dataproc-adopted")["TopicArn"]
 
     def adopt(document):
