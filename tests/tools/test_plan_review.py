@@ -83,6 +83,9 @@ def test_create_plan_counts_changes_and_flags_only_the_new_iam(valid_plan):
     )
     assert (result.cost.before, round(result.cost.after, 6)) == (0, round(expected, 6))
     assert f"**$0.00 → ${expected:,.2f}**" in markdown
+    # The key rotates yearly: its first two rotations keep old key material at $1 a month each.
+    assert (result.cost.later_before, result.cost.later_after) == (0, 2 * fixed["kms_key_rotation"]["usd"])
+    assert f"rotated twice (two rotation periods, a year each by default): **$0.00 → ${expected + 2:,.2f}** a month" in markdown
     # Created attributes show their values; computed ones are "(known after apply)".
     (table,) = [c for c in result.changes if c.type == "aws_dynamodb_table"]
     assert AttributeChange("billing_mode", "null", '"PROVISIONED"') in table.attributes
@@ -372,7 +375,7 @@ def test_weakened_bucket_protection_encryption_and_alerting_are_flagged(synth, e
     assert alerting[1] == "alarm actions disabled (actions_enabled = false)"
 
 
-def test_flags_for_resources_the_workspaces_do_not_apply_on_hand_made_changes():
+def test_flags_on_hand_made_changes():
     result = review(
         {
             "resource_changes": [
@@ -540,3 +543,20 @@ def test_waf_rules_that_stop_blocking_are_flagged(workspace, synth):
     assert [(r.kind, r.address, r.detail) for r in result.risks] == [
         ("exposure", acl, "WAF rules no longer block: `AWSManagedRulesKnownBadInputsRuleSet`")
     ]
+
+
+def test_key_rotation_is_summed_as_the_cost_of_aged_keys(tmp_path, capsys):
+    rotating = _hand("aws_kms_key", ["create"], None, {"enable_key_rotation": True})
+    static = _hand("aws_kms_key", ["delete"], {"enable_key_rotation": False}, None) | {"address": "aws_kms_key.old"}
+    cost = review({"resource_changes": [rotating, static]}).cost
+    key, rotation = PRICING["fixed"]["kms_key"]["usd"], PRICING["fixed"]["kms_key_rotation"]["usd"]
+    assert (cost.before, cost.after, cost.later_before, cost.later_after) == (key, key, 0, 2 * rotation)
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps({"resource_changes": [rotating, static]}))
+    assert main([str(plan), "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["cost"] == {
+        "monthly_before": key,
+        "monthly_after": key,
+        "monthly_before_aged": key,
+        "monthly_after_aged": key + 2 * rotation,
+    }
