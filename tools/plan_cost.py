@@ -3,6 +3,9 @@
 Only what costs money by merely existing is summed: web ACLs and their rules, KMS keys, alarms,
 the custom metrics log metric filters publish, and provisioned DynamoDB capacity. Everything else
 is priced by use; the review lists those unit prices beside the sum.
+
+A key with automatic rotation costs more as it ages: each of its first two rotations keeps old key
+material at $1 a month. The review sums that too, as the cost once every key has rotated twice.
 """
 
 from __future__ import annotations
@@ -33,6 +36,11 @@ def _table(config: Mapping[str, Any]) -> float:
     return PRICING["hours_per_month"] * (reads * _price("dynamodb_rcu_hour") + writes * _price("dynamodb_wcu_hour"))
 
 
+def _rotated_key_material(config: Mapping[str, Any]) -> float:
+    """What a key's automatic rotations add once it has rotated twice (AWS charges only the first two)."""
+    return 2 * _price("kms_key_rotation") if config.get("enable_key_rotation") else 0.0
+
+
 # Resource type -> its fixed monthly price, from its planned (or prior) configuration.
 MONTHLY: dict[str, Callable[[Mapping[str, Any]], float]] = {
     "aws_wafv2_web_acl": _web_acl,
@@ -41,6 +49,8 @@ MONTHLY: dict[str, Callable[[Mapping[str, Any]], float]] = {
     "aws_cloudwatch_log_metric_filter": lambda config: _price("cloudwatch_custom_metric") * len(config.get("metric_transformation") or [1]),
     "aws_dynamodb_table": _table,
 }
+# Resource type -> what it adds to the monthly price later, as it ages.
+LATER: dict[str, Callable[[Mapping[str, Any]], float]] = {"aws_kms_key": _rotated_key_material}
 
 
 @dataclass(frozen=True)
@@ -48,6 +58,8 @@ class Cost:
     before: float
     after: float
     by_type: dict[str, tuple[float, float]]  # resource type -> (before, after)
+    later_before: float = 0.0  # what the prices above grow by as resources age (key rotations)
+    later_after: float = 0.0
 
     @property
     def delta(self) -> float:
@@ -57,32 +69,44 @@ class Cost:
 def fixed_monthly_cost(changes: Iterable[Mapping[str, Any]]) -> Cost:
     """Sums over every managed resource in the plan: `before` is what exists, `after` what will."""
     by_type: dict[str, list[float]] = {}
+    later = [0.0, 0.0]
     for change in changes:
         price = MONTHLY.get(change["type"])
         if price is None:
             continue
+        aged = LATER.get(change["type"], lambda config: 0.0)
         body = change["change"]
         totals = by_type.setdefault(change["type"], [0.0, 0.0])
-        if body.get("before") is not None:
-            totals[0] += price(body["before"])
         # A forgotten resource leaves Terraform, not the bill.
         after = body.get("before") if "forget" in body["actions"] else body.get("after")
-        if after is not None:
-            totals[1] += price(after)
+        for side, config in enumerate((body.get("before"), after)):
+            if config is not None:
+                totals[side] += price(config)
+                later[side] += aged(config)
     return Cost(
         before=sum(b for b, _ in by_type.values()),
         after=sum(a for _, a in by_type.values()),
         by_type={t: (b, a) for t, (b, a) in sorted(by_type.items())},
+        later_before=later[0],
+        later_after=later[1],
     )
 
 
 def markdown(cost: Cost) -> list[str]:
     sign = "+" if cost.delta >= 0 else "-"
+    aged = []
+    if cost.later_before or cost.later_after:
+        aged = [
+            f"Once its KMS keys have rotated twice (two rotation periods, a year each by default): "
+            f"**${cost.before + cost.later_before:,.2f} → ${cost.after + cost.later_after:,.2f}** a month.",
+            "",
+        ]
     lines = [
         "### Cost (us-east-1, list prices)",
         "",
         f"Fixed monthly cost: **${cost.before:,.2f} → ${cost.after:,.2f}** ({sign}${abs(cost.delta):,.2f} a month)",
         "",
+        *aged,
         "<details>",
         "<summary>By resource type, and the usage-priced parts</summary>",
         "",
@@ -93,8 +117,6 @@ def markdown(cost: Cost) -> list[str]:
         "| priced by use | USD | per |",
         "|---|---|---|",
         *[f"| {u['service']} | {u['usd']:g} | {u['per']} |" for u in PRICING["usage"]],
-        "",
-        "KMS keys are counted at $1 a month; with rotation on (as here), each of the first two yearly rotations adds $1.",
         "",
         f"Prices from AWS's pricing pages, checked {PRICING['checked']} (`tools/pricing/us-east-1.json`).",
         "",

@@ -259,7 +259,13 @@ class Review:
             "counts": dict(self.counts),
             "changes": [asdict(c) for c in self.changes],
             "drift": [asdict(c) for c in self.drift],
-            "cost": {"monthly_before": round(self.cost.before, 2), "monthly_after": round(self.cost.after, 2)},
+            "cost": {
+                "monthly_before": round(self.cost.before, 2),
+                "monthly_after": round(self.cost.after, 2),
+                # Once every KMS key has rotated twice: each rotation keeps key material at $1 a month.
+                "monthly_before_aged": round(self.cost.before + self.cost.later_before, 2),
+                "monthly_after_aged": round(self.cost.after + self.cost.later_after, 2),
+            },
         }
 
     def headline(self) -> list[str]:
