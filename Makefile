@@ -46,7 +46,7 @@ handler/node_modules/.installed: handler/package.json handler/package-lock.json
 
 synth: install
 	$(VENV_PYTHON) main.py
-	@echo "synthesized: cdktf.out/stacks/data-processing/cdk.tf.json"
+	@echo "synthesized: cdktf.out/stacks/ (one folder per stack, each with its cdk.tf.json)"
 
 up: install
 	$(VENV_PYTHON) -m tools.up up
@@ -73,7 +73,7 @@ clean:
 # The scan needs no state bucket: it synthesizes with a local backend.
 scan: install
 	STATE_BACKEND=local $(VENV_PYTHON) main.py
-	$(VENV_PYTHON) -m tools.security_scan cdktf.out/stacks/data-processing/cdk.tf.json
+	$(VENV_PYTHON) -m tools.security_scan
 
 bench: install
 	$(VENV_PYTHON) -m tools.bench_synth

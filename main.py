@@ -18,11 +18,9 @@ provider_fastpath.install()
 from cdktf import App  # noqa: E402
 
 from stacks.data_processing_stack import DataProcessingStack  # noqa: E402
+from stacks.facts import BOOTSTRAP_STACK_NAME, STACK_NAME  # noqa: E402
 from stacks.settings import SettingsError, StackSettings  # noqa: E402
 from stacks.state_bootstrap_stack import StateBootstrapStack  # noqa: E402
-
-STACK_NAME = "data-processing"
-BOOTSTRAP_STACK_NAME = "state-bootstrap"
 
 
 def main() -> None:

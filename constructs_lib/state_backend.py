@@ -12,10 +12,10 @@ BACKEND_KINDS = ("s3", "local")
 @dataclass(frozen=True)
 class StateBackendProps:
     kind: str = "s3"
-    # S3 bucket names are global: no default would be safe to share, so the s3 kind needs one.
+    # The s3 kind needs all three. S3 bucket names are global: no default would be safe to share.
     bucket: str | None = None
-    key: str = "data-processing/terraform.tfstate"
-    region: str = "us-east-1"
+    key: str | None = None
+    region: str | None = None
     # Local state file, relative to the stack's folder in cdktf.out (experiments and tests).
     local_path: str = "terraform.tfstate"
     # S3-native locking (a lock file beside the state); off only for tools that cannot write it.
@@ -33,8 +33,8 @@ def apply_state_backend(stack: TerraformStack, props: StateBackendProps) -> None
         return
     if props.kind != "s3":
         raise ValueError(f"state backend must be one of {', '.join(BACKEND_KINDS)}, not {props.kind!r}")
-    if not props.bucket:
-        raise ValueError("the s3 state backend needs a bucket name")
+    if not (props.bucket and props.key and props.region):
+        raise ValueError("the s3 state backend needs a bucket name, a key and a region")
     S3Backend(stack, bucket=props.bucket, key=props.key, region=props.region, encrypt=True)
     # S3-native locking (Terraform 1.10+); cdktf 0.21's S3Backend has no argument for it.
     if props.use_lockfile:

@@ -31,10 +31,9 @@ from constructs_lib.naming import Name, derive
 from constructs_lib.state_backend import apply_state_backend
 from constructs_lib.table import ItemsTable, ItemsTableProps
 from constructs_lib.waf import WebAcl, WebAclProps
-from stacks.settings import PROJECT_ROOT, StackSettings
+from stacks.facts import PROJECT_ROOT, REGION, REQUIRED_TAGS
+from stacks.settings import StackSettings
 
-REGION = "us-east-1"
-DEFAULT_TAGS = {"Environment": "Production"}
 HANDLER_DIR = PROJECT_ROOT / "handler"
 ACCESS_LOG_PREFIX = "s3-access/"
 CDN_LOG_PREFIX = "cloudfront/"
@@ -48,7 +47,7 @@ class DataProcessingStack(TerraformStack):
         aws_provider(
             self,
             "aws",
-            ProviderProps(region=REGION, default_tags=DEFAULT_TAGS, emulator_endpoint=settings.emulator_endpoint),
+            ProviderProps(region=REGION, default_tags=REQUIRED_TAGS, emulator_endpoint=settings.emulator_endpoint),
         )
 
         inputs = StackInputs(self, "inputs")
@@ -132,8 +131,7 @@ class DataProcessingStack(TerraformStack):
                     source_name=name(Name.CDN_LOG_SOURCE),
                     destination_name=name(Name.CDN_LOG_DESTINATION),
                 ),
-                # moto has no response headers policies (README, "Emulator differences").
-                own_security_headers=settings.emulator_endpoint is None,
+                own_security_headers=settings.own_security_headers,
             ),
         )
         data.attach_policy([cdn.read_grant])
@@ -254,4 +252,4 @@ class DataProcessingStack(TerraformStack):
             description="The API key itself (terraform output -raw api_key_value)",
             sensitive=True,
         )
-        apply_guardrails(self, region=REGION, required_tags=DEFAULT_TAGS)
+        apply_guardrails(self, region=REGION, required_tags=REQUIRED_TAGS)

@@ -1,18 +1,8 @@
-"""Synth-time settings, from the environment, then cdktf context, then documented defaults.
+"""Synth-time settings, from the environment, then cdktf context, then the defaults below.
 
-| setting | environment | cdktf.json context | default |
-|---|---|---|---|
-| state backend | STATE_BACKEND (s3, local) | stateBackend | s3 |
-| state bucket (required by the s3 backend) | STATE_BUCKET | stateBucket | none: S3 names are global |
-| state key | STATE_KEY | stateKey | data-processing/terraform.tfstate |
-| state region | STATE_REGION | stateRegion | us-east-1 |
-| state locking with an S3 lock file | STATE_LOCKFILE (true, false) | stateLockfile | true |
-| local state file | STATE_LOCAL_PATH | stateLocalPath | terraform.tfstate (in the stack's folder) |
-| Lambda runtime | LAMBDA_RUNTIME | lambdaRuntime | nodejs22.x |
-| protect stateful resources | PROTECT_STATEFUL (true, false) | protectStateful | true |
-| Object Lock default retention (days, 0 = none) | OBJECT_LOCK_DAYS | objectLockDays | 1 |
-| Lambda reserved concurrency | RESERVED_CONCURRENCY | reservedConcurrency | none (unreserved) |
-| local emulator endpoint | EMULATOR_ENDPOINT | (environment only) | none: real AWS |
+`SETTINGS` is the one home of every setting: its environment variable, its cdktf.json context
+key, its default and what it does. `StackSettings.load` reads them, and the settings table in
+docs/settings.md is rendered from them (`python -m tools.docs`), so neither can drift.
 """
 
 from __future__ import annotations
@@ -21,14 +11,12 @@ import json
 import os
 import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from constructs_lib.naming import S3_RESERVED_PREFIXES
 from constructs_lib.node_package import DEFAULT_RUNTIME
 from constructs_lib.state_backend import BACKEND_KINDS, StateBackendProps
-
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from stacks.facts import PROJECT_ROOT, REGION, STACK_NAME
 
 MISSING_STATE_BUCKET = (
     "The S3 state backend needs a bucket of your own: S3 bucket names are global, so there is no "
@@ -36,7 +24,6 @@ MISSING_STATE_BUCKET = (
     "would choose, e.g. acme-dataproc-tfstate-<account id>, and create it once with "
     "`npx cdktf deploy state-bootstrap`. For experiments, STATE_BACKEND=local keeps state in a local file."
 )
-
 
 # S3's general purpose bucket naming rules: 3-63 lowercase letters, digits, dots and hyphens,
 # starting and ending with a letter or digit, no "..", not an IP address, no reserved prefix.
@@ -49,6 +36,75 @@ class SettingsError(ValueError):
     """A synth-time setting is missing or malformed; the message says how to set it."""
 
 
+def _text(name: str, value: str) -> str:
+    return value
+
+
+def _optional(name: str, value: str) -> str | None:
+    return value or None
+
+
+def _backend_kind(name: str, value: str) -> str:
+    if value.lower() not in BACKEND_KINDS:
+        raise SettingsError(f"{name} must be one of {', '.join(BACKEND_KINDS)}, not {value!r}")
+    return value.lower()
+
+
+def _boolean(name: str, value: str) -> bool:
+    if value.lower() not in ("true", "false"):
+        raise SettingsError(f"{name} must be true or false, not {value!r}")
+    return value.lower() == "true"
+
+
+def _whole(name: str, value: str) -> int:
+    if not value.isdigit():
+        raise SettingsError(f"{name} must be a whole number of days (0 for none), not {value!r}")
+    return int(value)
+
+
+def _positive_or_unset(name: str, value: str) -> int | None:
+    if not value:
+        return None
+    if not value.isdigit() or int(value) < 1:
+        raise SettingsError(f"{name} must be a whole number of at least 1 (unset: no reservation), not {value!r}")
+    return int(value)
+
+
+def _bucket_name(name: str, value: str) -> str | None:
+    if value and not BUCKET_NAME.match(value):
+        raise SettingsError(
+            f"{name} {value!r} is not a valid S3 bucket name: 3-63 lowercase letters, digits, "
+            "dots and hyphens, starting and ending with a letter or digit"
+        )
+    return value or None
+
+
+@dataclass(frozen=True)
+class Setting:
+    field: str  # the StackSettings (or, as backend.x, StateBackendProps) field it sets
+    env: str
+    context: str | None  # its key in cdktf.json's context; None: environment only
+    default: str  # as it would be written in the environment; "" is unset
+    description: str
+    parse: Callable[[str, str], Any] = _text
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("backend.kind", "STATE_BACKEND", "stateBackend", "s3", "Where Terraform keeps state: `s3` or `local`", _backend_kind),
+    Setting("backend.bucket", "STATE_BUCKET", "stateBucket", "", "The state bucket, required by the `s3` backend: S3 names are global, so there is no default", _bucket_name),
+    Setting("backend.key", "STATE_KEY", "stateKey", f"{STACK_NAME}/terraform.tfstate", "The state object's key"),
+    Setting("backend.region", "STATE_REGION", "stateRegion", REGION, "The state bucket's region"),
+    Setting("backend.use_lockfile", "STATE_LOCKFILE", "stateLockfile", "true", "State locking with an S3 lock file (`use_lockfile`)", _boolean),
+    Setting("backend.local_path", "STATE_LOCAL_PATH", "stateLocalPath", "terraform.tfstate", "The local backend's state file, relative to the stack's folder"),
+    Setting("lambda_runtime", "LAMBDA_RUNTIME", "lambdaRuntime", DEFAULT_RUNTIME, "The function's Node.js runtime"),
+    Setting("protect_stateful", "PROTECT_STATEFUL", "protectStateful", "true", "Deletion protection on the table; buckets not force-destroyed", _boolean),
+    Setting("object_lock_days", "OBJECT_LOCK_DAYS", "objectLockDays", "1", "Default Object Lock retention of results, GOVERNANCE mode, in days (0: none)", _whole),
+    Setting("reserved_concurrency", "RESERVED_CONCURRENCY", "reservedConcurrency", "", "Reserved concurrency of the function, a whole number of at least 1 (unset: no reservation)", _positive_or_unset),
+    Setting("own_security_headers", "OWN_SECURITY_HEADERS", "ownSecurityHeaders", "true", "CloudFront answers with a response headers policy of the stack's own (HSTS with preload); `false` uses AWS's managed SecurityHeadersPolicy", _boolean),
+    Setting("emulator_endpoint", "EMULATOR_ENDPOINT", None, "", "A local emulator's URL: aims the provider at it with fake credentials (`make up` sets it; never for AWS)", _optional),
+)
+
+
 def _file_context() -> dict[str, Any]:
     """cdktf.json's context: the cdktf CLI passes it to the app, `python main.py` does not."""
     config = PROJECT_ROOT / "cdktf.json"
@@ -58,15 +114,12 @@ def _file_context() -> dict[str, Any]:
 @dataclass(frozen=True)
 class StackSettings:
     backend: StateBackendProps
-    lambda_runtime: str = DEFAULT_RUNTIME
-    # Deletion protection on the table, no force-destroy on the bucket.
-    protect_stateful: bool = True
-    # Default GOVERNANCE retention of result objects, in days (0: none).
-    object_lock_days: int = 1
-    # Reserved concurrency of the function; None reserves nothing (see ProcessorFunctionProps).
-    reserved_concurrency: int | None = None
-    # A moto server's URL: aims the provider at it (`make up`); never set for real AWS.
-    emulator_endpoint: str | None = None
+    lambda_runtime: str
+    protect_stateful: bool
+    object_lock_days: int
+    reserved_concurrency: int | None
+    own_security_headers: bool
+    emulator_endpoint: str | None
 
     @classmethod
     def load(
@@ -76,58 +129,21 @@ class StackSettings:
     ) -> "StackSettings":
         """`context` is the app's context lookup, e.g. `app.node.try_get_context`."""
         file_context = _file_context()
-        defaults = StateBackendProps()
 
-        def pick(env: str, key: str, default: str) -> str:
+        def pick(setting: Setting) -> Any:
+            sources = [environ.get(setting.env)]
+            if setting.context:
+                sources += [context(setting.context), file_context.get(setting.context)]
+            text = setting.default
             # `is not None`, not truthiness: 0 and false are real answers.
-            for value in (environ.get(env), context(key), file_context.get(key)):
+            for value in sources:
                 if value is not None and str(value).strip() != "":
-                    return str(value).lower() if isinstance(value, bool) else str(value).strip()
-            return default
+                    text = str(value).lower() if isinstance(value, bool) else str(value).strip()
+                    break
+            return setting.parse(setting.env, text)
 
-        backend_kind = pick("STATE_BACKEND", "stateBackend", defaults.kind).lower()
-        if backend_kind not in BACKEND_KINDS:
-            raise SettingsError(f"STATE_BACKEND must be one of {', '.join(BACKEND_KINDS)}, not {backend_kind!r}")
-        state_bucket = pick("STATE_BUCKET", "stateBucket", "") or None
-        if backend_kind == "s3" and state_bucket is None:
+        values = {setting.field: pick(setting) for setting in SETTINGS}
+        backend = StateBackendProps(**{f.removeprefix("backend."): v for f, v in values.items() if f.startswith("backend.")})
+        if backend.kind == "s3" and backend.bucket is None:
             raise SettingsError(MISSING_STATE_BUCKET)
-        if state_bucket is not None and not BUCKET_NAME.match(state_bucket):
-            raise SettingsError(
-                f"STATE_BUCKET {state_bucket!r} is not a valid S3 bucket name: 3-63 lowercase letters, digits, "
-                "dots and hyphens, starting and ending with a letter or digit"
-            )
-        reserved = pick("RESERVED_CONCURRENCY", "reservedConcurrency", "")
-        return cls(
-            backend=StateBackendProps(
-                kind=backend_kind,
-                bucket=state_bucket,
-                key=pick("STATE_KEY", "stateKey", defaults.key),
-                region=pick("STATE_REGION", "stateRegion", defaults.region),
-                local_path=pick("STATE_LOCAL_PATH", "stateLocalPath", defaults.local_path),
-                use_lockfile=_boolean("STATE_LOCKFILE", pick("STATE_LOCKFILE", "stateLockfile", "true")),
-            ),
-            lambda_runtime=pick("LAMBDA_RUNTIME", "lambdaRuntime", DEFAULT_RUNTIME),
-            protect_stateful=_boolean("PROTECT_STATEFUL", pick("PROTECT_STATEFUL", "protectStateful", "true")),
-            object_lock_days=_whole("OBJECT_LOCK_DAYS", pick("OBJECT_LOCK_DAYS", "objectLockDays", "1")),
-            reserved_concurrency=_positive("RESERVED_CONCURRENCY", reserved) if reserved else None,
-            emulator_endpoint=environ.get("EMULATOR_ENDPOINT") or None,
-        )
-
-
-def _whole(name: str, value: str) -> int:
-    if not value.strip().isdigit():
-        raise SettingsError(f"{name} must be a whole number of days (0 for none), not {value!r}")
-    return int(value)
-
-
-def _positive(name: str, value: str) -> int:
-    if not value.strip().isdigit() or int(value) < 1:
-        raise SettingsError(f"{name} must be a whole number of at least 1 (unset: no reservation), not {value!r}")
-    return int(value)
-
-
-def _boolean(name: str, value: str) -> bool:
-    lowered = value.strip().lower()
-    if lowered not in ("true", "false"):
-        raise SettingsError(f"{name} must be true or false, not {value!r}")
-    return lowered == "true"
+        return cls(backend=backend, **{f: v for f, v in values.items() if not f.startswith("backend.")})

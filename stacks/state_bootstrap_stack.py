@@ -15,7 +15,7 @@ from constructs_lib.aws_provider import ProviderProps, aws_provider
 from constructs_lib.data_bucket import BucketLifecycle, SecureBucket, SecureBucketProps
 from constructs_lib.guardrails import apply_guardrails
 from constructs_lib.state_backend import StateBackendProps, apply_state_backend
-from stacks.data_processing_stack import DEFAULT_TAGS, REGION
+from stacks.facts import REGION, REQUIRED_TAGS
 from stacks.settings import StackSettings
 
 # Relative to the stack's folder (cdktf.out/stacks/state-bootstrap): the project root.
@@ -30,7 +30,7 @@ class StateBootstrapStack(TerraformStack):
         aws_provider(
             self,
             "aws",
-            ProviderProps(region=REGION, default_tags=DEFAULT_TAGS, emulator_endpoint=settings.emulator_endpoint),
+            ProviderProps(region=REGION, default_tags=REQUIRED_TAGS, emulator_endpoint=settings.emulator_endpoint),
         )
         state = SecureBucket(
             self,
@@ -47,4 +47,4 @@ class StateBootstrapStack(TerraformStack):
             state.bucket.add_override("lifecycle.prevent_destroy", True)
         TerraformOutput(self, "state_bucket", value=state.bucket.bucket, description="Set as STATE_BUCKET / stateBucket")
         TerraformOutput(self, "state_region", value=REGION, description="Set as STATE_REGION / stateRegion")
-        apply_guardrails(self, region=REGION, required_tags=DEFAULT_TAGS)
+        apply_guardrails(self, region=REGION, required_tags=REQUIRED_TAGS)

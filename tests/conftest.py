@@ -27,9 +27,8 @@ import pytest  # noqa: E402
 
 from tools.emulator import MotoServer  # noqa: E402
 from tools.terraform_runner import Terraform  # noqa: E402
+from stacks.facts import PROJECT_ROOT, STACK_NAME, stack_dir  # noqa: E402
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-STACK_NAME = "data-processing"
 VALID_INPUTS = {"AlertEmail": "ops@example.com"}
 
 
@@ -103,7 +102,7 @@ def run_main(outdir: Path, **env: str) -> Path:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "STATE_"))}
     clean.update(STATE_BACKEND="local", CDKTF_OUTDIR=str(outdir), **env)
     subprocess.run([sys.executable, "main.py"], cwd=PROJECT_ROOT, env=clean, check=True)
-    return outdir / "stacks" / STACK_NAME
+    return stack_dir(outdir)
 
 
 @pytest.fixture(scope="session")

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tools import provider_fastpath, terraform_cli
+from stacks.facts import PROJECT_ROOT
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
 
 

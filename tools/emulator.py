@@ -15,9 +15,8 @@ import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from stacks.facts import PROJECT_ROOT, REGION
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-REGION = "us-east-1"
 FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",

@@ -17,12 +17,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+from stacks.facts import PROJECT_ROOT, stack_dir
 from tools.emulator import client, client_env
 from tools.terraform_runner import Terraform
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 HANDLER_DIR = PROJECT_ROOT / "handler"
-STACK_NAME = "data-processing"
+
+# The emulator profile: the settings a local deployment needs, each for what moto cannot do
+# (docs/emulator.md, "Emulator differences"). The stack knows features, not the emulator.
+EMULATOR_PROFILE = {
+    # Local state in the deployment's folder.
+    "STATE_BACKEND": "local",
+    # `make down` must be able to destroy everything.
+    "PROTECT_STATEFUL": "false",
+    # moto refuses to change Object Lock settings of a non-empty bucket, so destroy could not
+    # remove a default retention.
+    "OBJECT_LOCK_DAYS": "0",
+    # moto has no API for CloudFront response headers policies: AWS's managed one by id.
+    "OWN_SECURITY_HEADERS": "false",
+}
 
 # Runs the handler once: the response on stdout, its log lines on stderr.
 _INVOKE_SCRIPT = """
@@ -84,7 +97,7 @@ class LocalStack:
 
     @property
     def terraform(self) -> Terraform:
-        return Terraform(self.outdir / "stacks" / STACK_NAME, self.client_env())
+        return Terraform(stack_dir(self.outdir), self.client_env())
 
     def client_env(self) -> dict[str, str]:
         return client_env(self.endpoint)
@@ -93,18 +106,9 @@ class LocalStack:
         """`python main.py` aimed at the emulator, with local state and no destroy protection."""
         self.root.mkdir(parents=True, exist_ok=True)
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-        env.update(
-            CDKTF_OUTDIR=str(self.outdir),
-            EMULATOR_ENDPOINT=self.endpoint,
-            STATE_BACKEND="local",
-            STATE_LOCAL_PATH=str(self.state_file),
-            PROTECT_STATEFUL="false",
-            # moto refuses to change Object Lock settings of a non-empty bucket, so destroy could
-            # not remove a default retention: none locally (see README, "Emulator differences").
-            OBJECT_LOCK_DAYS="0",
-        )
+        env.update(CDKTF_OUTDIR=str(self.outdir), EMULATOR_ENDPOINT=self.endpoint, STATE_LOCAL_PATH=str(self.state_file), **EMULATOR_PROFILE)
         subprocess.run([sys.executable, "main.py"], cwd=PROJECT_ROOT, env=env, check=True)
-        return self.outdir / "stacks" / STACK_NAME
+        return stack_dir(self.outdir)
 
     def up(self, stream: bool = False) -> dict[str, Any]:
         """Synth, init and apply; returns the outputs."""

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Mapping
+from stacks.facts import REQUIRED_TAGS
 
 STATEFUL = {"aws_dynamodb_table", "aws_s3_bucket", "aws_kms_key", "aws_cloudwatch_log_group"}
 IAM_POLICY_ATTRIBUTES = {
@@ -38,7 +39,6 @@ ATTACHMENTS = {
 }
 SENSITIVE = "(sensitive)"
 PUBLIC_ACCESS_FLAGS = ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets")
-REQUIRED_TAGS = {"Environment": "Production"}
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ import tarfile
 import types
 from pathlib import Path
 from typing import Iterable, Sequence
+from stacks.facts import PROJECT_ROOT
 
 PACKAGE = "cdktf_cdktf_provider_aws"
 DISTRIBUTION = "cdktf-cdktf-provider-aws"
@@ -43,7 +44,6 @@ SWITCH = "CDKTF_PROVIDER_FASTPATH"
 # Bump when the trimmed tarball's layout changes, so stale caches are rebuilt.
 FORMAT_VERSION = "1"
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CACHE_DIR = PROJECT_ROOT / ".build" / "provider-fastpath"
 SCANNED = ("main.py", "stacks", "constructs_lib", "tools", "tests")
 

@@ -1,6 +1,6 @@
 """The security gate: checkov over the synthesized Terraform JSON, zero failed checks allowed.
 
-    python -m tools.security_scan cdktf.out/stacks/data-processing/cdk.tf.json
+    python -m tools.security_scan [cdktf.out/stacks/<stack>/cdk.tf.json]   (default: the service stack)
 
 checkov scans .tf.json only with `--framework terraform_json`, and 3.3.30 crashes on a
 `terraform.required_version` block in it (bridgecrewio/checkov#7454). So the scan runs on a
@@ -17,8 +17,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from stacks.facts import PROJECT_ROOT, stack_dir
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CONFIG = PROJECT_ROOT / ".checkov.yaml"
 
 
@@ -62,7 +62,7 @@ def scan(stack_json: Path) -> ScanResult:
 
 
 def main() -> int:
-    stack_json = Path(sys.argv[1] if len(sys.argv) > 1 else "cdktf.out/stacks/data-processing/cdk.tf.json")
+    stack_json = Path(sys.argv[1]) if len(sys.argv) > 1 else stack_dir(PROJECT_ROOT / "cdktf.out") / "cdk.tf.json"
     result = scan(stack_json)
     for line in result.failures():
         print(f"FAILED {line}")

@@ -20,8 +20,8 @@ import glob
 import json
 import os
 from pathlib import Path
+from stacks.facts import PROJECT_ROOT
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CONFIG_FILE = PROJECT_ROOT / ".terraform-cli" / "terraformrc"
 PLUGIN_CACHE = PROJECT_ROOT / ".terraform-cli" / "plugin-cache"
 

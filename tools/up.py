@@ -22,8 +22,8 @@ from pathlib import Path
 from tools import terraform_cli
 from tools.emulator import MotoServer
 from tools.local_stack import LocalStack, proxy_event
+from stacks.facts import PROJECT_ROOT
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 LOCAL_ROOT = PROJECT_ROOT / ".local"
 SESSION = LOCAL_ROOT / "session.json"
 DEFAULT_INPUTS = {"ResourcePrefix": "dataproc", "AlertEmail": "ops@example.com"}

@@ -14,8 +14,8 @@ import subprocess
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
+from stacks.facts import PROJECT_ROOT
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
 SCRIPT = Path(__file__).with_name("iam_simulate.js")
 ACCOUNT = "123456789012"  # moto's account
 ALLOWED, IMPLICIT_DENY, EXPLICIT_DENY = "Allowed", "ImplicitlyDenied", "ExplicitlyDenied"

@@ -1,0 +1,21 @@
+"""The project's facts, each with one home: the stacks, the tools, the tests and the generated
+docs read them from here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+# Everything is deployed in this region (CloudFront's WAF web ACL and its logs must be in us-east-1).
+REGION = "us-east-1"
+# Every taggable resource carries these tags (the provider's default tags).
+REQUIRED_TAGS = {"Environment": "Production"}
+
+STACK_NAME = "data-processing"
+BOOTSTRAP_STACK_NAME = "state-bootstrap"
+
+
+def stack_dir(outdir: Path, name: str = STACK_NAME) -> Path:
+    """Where cdktf writes a stack's cdk.tf.json under an output folder (cdktf.out by default)."""
+    return outdir / "stacks" / name
