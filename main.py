@@ -8,10 +8,8 @@
 
 import sys
 
-from tools import provider_fastpath, terraform_cli
+from synth import provider_fastpath
 
-# Before cdktf is imported: its node process copies the environment when it starts.
-terraform_cli.configure()
 # Before the provider is imported: load only the provider modules this app uses.
 provider_fastpath.install()
 

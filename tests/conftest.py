@@ -7,7 +7,8 @@ assertion also proves that `python main.py` works offline; it uses the local bac
 
 from __future__ import annotations
 
-from tools import provider_fastpath, terraform_cli
+from synth import provider_fastpath
+from tools import terraform_cli
 
 # Before anything imports cdktf (its node process copies the environment when it starts),
 # and before any test imports a provider module.

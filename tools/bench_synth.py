@@ -22,7 +22,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from tools import provider_fastpath, terraform_cli
+from synth import provider_fastpath
+from tools import terraform_cli
 from stacks.facts import PROJECT_ROOT
 
 PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024

@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from tests.conftest import PROJECT_ROOT, run_main
-from tools import provider_fastpath
+from synth import provider_fastpath
 
 
 def _tree(root):
@@ -67,7 +67,7 @@ def test_a_changed_loader_layout_is_refused(tmp_path):
 
 def test_importing_a_module_outside_the_trimmed_assembly_fails_loudly():
     script = (
-        "from tools import provider_fastpath\n"
+        "from synth import provider_fastpath\n"
         "provider_fastpath.install(['s3_bucket'])\n"
         "import cdktf_cdktf_provider_aws.s3_bucket\n"
         "import cdktf_cdktf_provider_aws.sqs_queue\n"
@@ -81,7 +81,7 @@ def test_importing_a_module_outside_the_trimmed_assembly_fails_loudly():
 def test_the_switch_chooses_between_fast_path_and_ordinary_import(switch, fast):
     script = (
         "import sys\n"
-        "from tools import provider_fastpath\n"
+        "from synth import provider_fastpath\n"
         "installed = provider_fastpath.install()\n"
         "import cdktf_cdktf_provider_aws.s3_bucket\n"
         "loaded = [m for m in sys.modules if m.startswith('cdktf_cdktf_provider_aws.')]\n"

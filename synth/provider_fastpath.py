@@ -45,7 +45,7 @@ SWITCH = "CDKTF_PROVIDER_FASTPATH"
 FORMAT_VERSION = "1"
 
 CACHE_DIR = PROJECT_ROOT / ".build" / "provider-fastpath"
-SCANNED = ("main.py", "stacks", "constructs_lib", "tools", "tests")
+SCANNED = ("main.py", "stacks", "constructs_lib", "synth", "tools", "tests")
 
 _TYPE_REFERENCE = re.compile(r'"fqn":\s*"(' + re.escape(ASSEMBLY) + r'\.[A-Za-z0-9]+)\.')
 _JSII_TYPE = re.compile(r'jsii_type="' + re.escape(ASSEMBLY) + r'\.([A-Za-z0-9]+)\.')
@@ -214,7 +214,7 @@ def install(submodules: Sequence[str] | None = None) -> bool:
 
     import cdktf  # noqa: F401  (its assembly, and constructs', must be loaded first)
 
-    package = types.ModuleType(PACKAGE, "cdktf-cdktf-provider-aws, loaded by tools.provider_fastpath")
+    package = types.ModuleType(PACKAGE, "cdktf-cdktf-provider-aws, loaded by synth.provider_fastpath")
     package.__path__ = [str(package_dir)]
     package.__file__ = str(package_dir / "__init__.py")
     package.__package__ = PACKAGE
