@@ -1,10 +1,10 @@
 """A CloudFront distribution that serves a private S3 bucket over HTTPS through an OAC.
 
 The origin is the bucket's REST endpoint (a website endpoint cannot use Origin Access Control);
-`read_grant` is the one bucket-policy statement the bucket needs to let only this distribution
-read its objects. Access logs are delivered by CloudWatch log delivery (CloudFront's standard
-logging v2) into a log bucket, which needs no ACLs, unlike legacy logging; `log_delivery_grants`
-are the statements that bucket's policy needs. Responses carry security headers: a response
+the distribution adds the one grant the bucket needs to its policy: only this distribution reads
+its objects. Access logs are delivered by CloudWatch log delivery (CloudFront's standard logging
+v2) into a log bucket, which needs no ACLs, unlike legacy logging; the distribution adds log
+delivery's grants, for its own delivery source only, to that bucket's policy. Responses carry security headers: a response
 headers policy of its own (`own_security_headers`), or AWS's managed SecurityHeadersPolicy.
 Viewers in embargoed countries are refused. There is one origin and no origin group: failing
 over to the same bucket would only be a retry, and a second bucket would need replication.
@@ -40,6 +40,7 @@ from cdktf_cdktf_provider_aws.cloudfront_response_headers_policy import (
 )
 from constructs import Construct
 
+from constructs_lib.account import caller_identity
 from constructs_lib.data_bucket import SecureBucket
 from constructs_lib.iam import Condition, Statement
 
@@ -55,35 +56,10 @@ EMBARGOED_COUNTRIES = ("CU", "IR", "KP", "SY")
 
 @dataclass(frozen=True)
 class AccessLogs:
-    bucket: SecureBucket  # its policy must hold `log_delivery_grants(...)`
+    bucket: SecureBucket  # the distribution adds CloudWatch log delivery's grants to its policy
     prefix: str
     source_name: str
     destination_name: str
-
-
-def log_delivery_grants(bucket: SecureBucket, prefix: str, account_id: str, partition: str, region: str) -> list[Statement]:
-    """What CloudWatch log delivery needs on the log bucket to write CloudFront's access logs."""
-    from_this_account = [
-        Condition("StringEquals", "aws:SourceAccount", [account_id]),
-        Condition("ArnLike", "aws:SourceArn", [f"arn:{partition}:logs:{region}:{account_id}:delivery-source:*"]),
-    ]
-    service = {"Service": ["delivery.logs.amazonaws.com"]}
-    return [
-        Statement(
-            sid="LogDeliveryWrite",
-            actions=["s3:PutObject"],
-            resources=[f"{bucket.bucket.arn}/{prefix}*"],
-            principals=service,
-            conditions=[Condition("StringEquals", "s3:x-amz-acl", ["bucket-owner-full-control"]), *from_this_account],
-        ),
-        Statement(
-            sid="LogDeliveryAclCheck",
-            actions=["s3:GetBucketAcl"],
-            resources=[bucket.bucket.arn],
-            principals=service,
-            conditions=from_this_account,
-        ),
-    ]
 
 
 @dataclass(frozen=True)
@@ -173,33 +149,60 @@ class BucketDistribution(Construct):
             ),
             viewer_certificate=CloudfrontDistributionViewerCertificate(cloudfront_default_certificate=True),
         )
+        # Only this distribution may read the bucket's objects.
+        props.bucket.add_to_policy(
+            Statement(
+                sid="AllowCloudFrontRead",
+                actions=["s3:GetObject"],
+                resources=[props.bucket.objects_arn],
+                principals={"Service": ["cloudfront.amazonaws.com"]},
+                conditions=[Condition("StringEquals", "AWS:SourceArn", [self.distribution.arn])],
+            )
+        )
         if props.access_logs is not None:
-            logs = props.access_logs
-            source = CloudwatchLogDeliverySource(
-                self, "log-source", name=logs.source_name, log_type="ACCESS_LOGS", resource_arn=self.distribution.arn
-            )
-            destination = CloudwatchLogDeliveryDestination(
-                self,
-                "log-destination",
-                name=logs.destination_name,
-                output_format="json",
-                delivery_destination_configuration=[
-                    CloudwatchLogDeliveryDestinationDeliveryDestinationConfiguration(
-                        destination_resource_arn=f"{logs.bucket.bucket.arn}/{logs.prefix.rstrip('/')}"
-                    )
-                ],
-            )
-            CloudwatchLogDelivery(
-                self,
-                "log-delivery",
-                delivery_source_name=source.name,
-                delivery_destination_arn=destination.arn,
-                depends_on=[logs.bucket.policy] if logs.bucket.policy else None,
-            )
-        self.read_grant = Statement(
-            sid="AllowCloudFrontRead",
-            actions=["s3:GetObject"],
-            resources=[props.bucket.objects_arn],
-            principals={"Service": ["cloudfront.amazonaws.com"]},
-            conditions=[Condition("StringEquals", "AWS:SourceArn", [self.distribution.arn])],
+            self._deliver_access_logs(props.access_logs)
+
+    def _deliver_access_logs(self, logs: AccessLogs) -> None:
+        source = CloudwatchLogDeliverySource(
+            self, "log-source", name=logs.source_name, log_type="ACCESS_LOGS", resource_arn=self.distribution.arn
+        )
+        destination = CloudwatchLogDeliveryDestination(
+            self,
+            "log-destination",
+            name=logs.destination_name,
+            output_format="json",
+            delivery_destination_configuration=[
+                CloudwatchLogDeliveryDestinationDeliveryDestinationConfiguration(
+                    destination_resource_arn=f"{logs.bucket.bucket.arn}/{logs.prefix.rstrip('/')}"
+                )
+            ],
+        )
+        # What CloudWatch log delivery needs on the log bucket, for this delivery source only.
+        from_this_source = [
+            Condition("StringEquals", "aws:SourceAccount", [caller_identity(self).account_id]),
+            Condition("ArnLike", "aws:SourceArn", [source.arn]),
+        ]
+        service = {"Service": ["delivery.logs.amazonaws.com"]}
+        logs.bucket.add_to_policy(
+            Statement(
+                sid="LogDeliveryWrite",
+                actions=["s3:PutObject"],
+                resources=[f"{logs.bucket.bucket.arn}/{logs.prefix}*"],
+                principals=service,
+                conditions=[Condition("StringEquals", "s3:x-amz-acl", ["bucket-owner-full-control"]), *from_this_source],
+            ),
+            Statement(
+                sid="LogDeliveryAclCheck",
+                actions=["s3:GetBucketAcl"],
+                resources=[logs.bucket.bucket.arn],
+                principals=service,
+                conditions=from_this_source,
+            ),
+        )
+        CloudwatchLogDelivery(
+            self,
+            "log-delivery",
+            delivery_source_name=source.name,
+            delivery_destination_arn=destination.arn,
+            depends_on=[logs.bucket.policy],
         )

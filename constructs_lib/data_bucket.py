@@ -4,9 +4,8 @@ Object Lock enabled from creation, optionally logging access to another bucket."
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+import re
 
-import jsii
 from cdktf_cdktf_provider_aws.s3_bucket import S3Bucket
 from cdktf_cdktf_provider_aws.s3_bucket_lifecycle_configuration import (
     S3BucketLifecycleConfiguration,
@@ -38,8 +37,9 @@ from cdktf_cdktf_provider_aws.s3_bucket_versioning import (
     S3BucketVersioningA,
     S3BucketVersioningVersioningConfiguration,
 )
-from constructs import Construct, IValidation
+from constructs import Construct
 
+from constructs_lib.account import caller_identity
 from constructs_lib.iam import Condition, Statement, policy_document
 
 
@@ -74,9 +74,9 @@ class SecureBucketProps:
 class SecureBucket(Construct):
     """Bucket + all four public access blocks + SSE + versioning + owner-enforced objects.
 
-    Its bucket policy always denies requests that are not TLS; call `attach_policy` once with
-    the grants that belong to the bucket's readers (synthesis fails if it is never called, so
-    the TLS-only rule cannot be forgotten).
+    The bucket owns its policy: it denies every request that is not TLS from the start, and
+    constructs that read or write the bucket add their grants with `add_to_policy` (as CDK's
+    `addToResourcePolicy`); `send_access_logs_to` adds S3's log-delivery grant to the target.
     """
 
     def __init__(self, scope: Construct, id_: str, props: SecureBucketProps) -> None:
@@ -163,18 +163,55 @@ class SecureBucket(Construct):
             bucket=self.bucket.id,
             rule=S3BucketOwnershipControlsRule(object_ownership="BucketOwnerEnforced"),
         )
-        self.policy: S3BucketPolicy | None = None
-        self.node.add_validation(_PolicyAttached(self))
+        # The bucket owns its policy from birth, TLS-only; readers and log writers add grants to it.
+        self._grants: list[Statement] = []
+        self._deny_insecure = Statement(
+            sid="DenyInsecureTransport",
+            effect="Deny",
+            actions=["s3:*"],
+            resources=[self.bucket.arn, self.objects_arn],
+            principals={"*": ["*"]},
+            conditions=[Condition("Bool", "aws:SecureTransport", ["false"])],
+        )
+        self._document = policy_document(self, "policy-document", [self._deny_insecure])
+        # A policy written before the public access block can be refused as "public".
+        self.policy = S3BucketPolicy(
+            self,
+            "policy",
+            bucket=self.bucket.id,
+            policy=self._document.json,
+            depends_on=[self.public_access_block],
+        )
 
     @property
     def objects_arn(self) -> str:
         return f"{self.bucket.arn}/*"
 
+    def add_to_policy(self, *statements: Statement) -> None:
+        """Grants in the bucket's policy, before its deny of every non-TLS request."""
+        sids = {s.sid for s in self._grants}
+        for statement in statements:
+            if statement.sid in sids:
+                raise ValueError(f"{self.node.path}: the bucket policy already has a statement {statement.sid!r}")
+            sids.add(statement.sid)
+        self._grants.extend(statements)
+        self._document.put_statement([s.render() for s in [*self._grants, self._deny_insecure]])
+
     def send_access_logs_to(self, target: "SecureBucket", prefix: str) -> S3BucketLoggingA:
-        """Server access logs into `target`, whose policy must already let S3's logging service
-        write under `prefix` (S3 checks it when logging is switched on)."""
-        if target.policy is None:
-            raise ValueError(f"{target.node.path}: attach its policy (granting log delivery) first")
+        """Server access logs into `target` under `prefix`, granting S3's logging service that
+        write in `target`'s policy (S3 checks the grant when logging is switched on)."""
+        target.add_to_policy(
+            Statement(
+                sid=f"S3ServerAccessLogs{_sid_suffix(self.node.id)}",
+                actions=["s3:PutObject"],
+                resources=[f"{target.bucket.arn}/{prefix}*"],
+                principals={"Service": ["logging.s3.amazonaws.com"]},
+                conditions=[
+                    Condition("ArnLike", "aws:SourceArn", [self.bucket.arn]),
+                    Condition("StringEquals", "aws:SourceAccount", [caller_identity(self).account_id]),
+                ],
+            )
+        )
         return S3BucketLoggingA(
             self,
             "access-logs",
@@ -184,36 +221,7 @@ class SecureBucket(Construct):
             depends_on=[target.policy],
         )
 
-    def attach_policy(self, grants: Sequence[Statement] = ()) -> S3BucketPolicy:
-        """The bucket policy: `grants` plus a deny of every non-TLS request."""
-        if self.policy is not None:
-            raise ValueError(f"{self.node.path}: the bucket policy is already attached")
-        deny_insecure = Statement(
-            sid="DenyInsecureTransport",
-            effect="Deny",
-            actions=["s3:*"],
-            resources=[self.bucket.arn, self.objects_arn],
-            principals={"*": ["*"]},
-            conditions=[Condition("Bool", "aws:SecureTransport", ["false"])],
-        )
-        document = policy_document(self, "policy-document", [*grants, deny_insecure])
-        # A policy written before the public access block can be refused as "public".
-        self.policy = S3BucketPolicy(
-            self,
-            "policy",
-            bucket=self.bucket.id,
-            policy=document.json,
-            depends_on=[self.public_access_block],
-        )
-        return self.policy
 
-
-@jsii.implements(IValidation)
-class _PolicyAttached:
-    def __init__(self, bucket: SecureBucket) -> None:
-        self._bucket = bucket
-
-    def validate(self) -> list[str]:
-        if self._bucket.policy is None:
-            return [f"{self._bucket.node.path}: call attach_policy() so the bucket denies non-TLS requests"]
-        return []
+def _sid_suffix(construct_id: str) -> str:
+    """A construct id as Sid characters (IAM allows only letters and digits): "data" -> "FromData"."""
+    return "From" + "".join(part.capitalize() for part in re.split(r"[^A-Za-z0-9]+", construct_id) if part)

@@ -11,21 +11,20 @@ from __future__ import annotations
 from pathlib import Path
 
 from cdktf import TerraformOutput, TerraformStack
-from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
-from cdktf_cdktf_provider_aws.data_aws_partition import DataAwsPartition
 from constructs import Construct
 
+from constructs_lib.account import caller_identity
 from constructs_lib.alarms import AlarmSpec, HandlerErrorMetric, ProcessingAlarms, ProcessingAlarmsProps
 from constructs_lib.alerts import AlertTopic, AlertTopicProps
 from constructs_lib.api import ProcessApi, ProcessApiProps
 from constructs_lib.api_account import ApiGatewayLoggingAccount, ApiGatewayLoggingAccountProps
 from constructs_lib.aws_provider import ProviderProps, aws_provider
-from constructs_lib.cdn import AccessLogs, BucketDistribution, BucketDistributionProps, log_delivery_grants
+from constructs_lib.cdn import AccessLogs, BucketDistribution, BucketDistributionProps
 from constructs_lib.data_bucket import BucketLifecycle, SecureBucket, SecureBucketProps
 from constructs_lib.encryption_key import ServiceKey, ServiceKeyProps
 from constructs_lib.function import ProcessorFunction, ProcessorFunctionProps
 from constructs_lib.guardrails import apply_guardrails
-from constructs_lib.iam import Condition, Statement
+from constructs_lib.iam import Statement
 from constructs_lib.inputs import StackInputs
 from constructs_lib.naming import Name, derive
 from constructs_lib.state_backend import apply_state_backend
@@ -56,8 +55,7 @@ class DataProcessingStack(TerraformStack):
         def name(kind: Name) -> str:
             return derive(prefix, kind)
 
-        account = DataAwsCallerIdentity(self, "account")
-        partition = DataAwsPartition(self, "partition")
+        account = caller_identity(self)
         key = ServiceKey(
             self,
             "key",
@@ -100,21 +98,6 @@ class DataProcessingStack(TerraformStack):
                 force_destroy=not settings.protect_stateful,
             ),
         )
-        logs.attach_policy(
-            [
-                Statement(
-                    sid="S3ServerAccessLogs",
-                    actions=["s3:PutObject"],
-                    resources=[f"{logs.bucket.arn}/{ACCESS_LOG_PREFIX}*"],
-                    principals={"Service": ["logging.s3.amazonaws.com"]},
-                    conditions=[
-                        Condition("ArnLike", "aws:SourceArn", [data.bucket.arn]),
-                        Condition("StringEquals", "aws:SourceAccount", [account.account_id]),
-                    ],
-                ),
-                *log_delivery_grants(logs, CDN_LOG_PREFIX, account.account_id, partition.partition, REGION),
-            ]
-        )
         data.send_access_logs_to(logs, ACCESS_LOG_PREFIX)
         cdn_firewall = WebAcl(self, "cdn-waf", WebAclProps(name=name(Name.CDN_WAF), scope="CLOUDFRONT", key_arn=key.arn))
         cdn = BucketDistribution(
@@ -134,7 +117,6 @@ class DataProcessingStack(TerraformStack):
                 own_security_headers=settings.own_security_headers,
             ),
         )
-        data.attach_policy([cdn.read_grant])
 
         processor = ProcessorFunction(
             self,

@@ -19,3 +19,9 @@ BOOTSTRAP_STACK_NAME = "state-bootstrap"
 def stack_dir(outdir: Path, name: str = STACK_NAME) -> Path:
     """Where cdktf writes a stack's cdk.tf.json under an output folder (cdktf.out by default)."""
     return outdir / "stacks" / name
+
+
+if __name__ == "__main__":
+    # For CI: `python -m stacks.facts >> "$GITHUB_ENV"` gives workflows the same facts.
+    print(f"STACK_DIR={stack_dir(Path('cdktf.out'))}")
+    print(f"STACK_REGION={REGION}")

@@ -42,7 +42,6 @@ class StateBootstrapStack(TerraformStack):
                 lifecycle=BucketLifecycle(noncurrent_days=STATE_VERSIONS_KEPT_DAYS),
             ),
         )
-        state.attach_policy()
         if settings.protect_stateful:
             state.bucket.add_override("lifecycle.prevent_destroy", True)
         TerraformOutput(self, "state_bucket", value=state.bucket.bucket, description="Set as STATE_BUCKET / stateBucket")

@@ -92,5 +92,9 @@ def test_access_logs_are_delivered_to_the_log_bucket(synth):
     assert delivery["delivery_source_name"] == f"${{{synth.address_of('aws_cloudwatch_log_delivery_source')}.name}}"
     policy = synth.referenced(synth.on_bucket("aws_s3_bucket_policy", logs)["policy"])
     write = next(s for s in policy["statement"] if s["sid"] == "LogDeliveryWrite")
+    # Only this distribution's delivery source, by its ARN attribute (not an ARN built by hand).
+    source_arn = f"${{{synth.address_of('aws_cloudwatch_log_delivery_source')}.arn}}"
+    for statement in (write, next(s for s in policy["statement"] if s["sid"] == "LogDeliveryAclCheck")):
+        assert {"test": "ArnLike", "variable": "aws:SourceArn", "values": [source_arn]} in statement["condition"]
     assert write["principals"] == [{"type": "Service", "identifiers": ["delivery.logs.amazonaws.com"]}]
     assert write["resources"] == [f"${{aws_s3_bucket.{logs}.arn}}/cloudfront/*"]

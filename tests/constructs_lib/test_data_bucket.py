@@ -63,7 +63,7 @@ def test_data_bucket_access_logs_go_to_the_log_bucket(synth, data, logs):
     logging = synth.on_bucket("aws_s3_bucket_logging", data)
     assert logging["target_bucket"] == f"${{aws_s3_bucket.{logs}.bucket}}"
     statements = {s["sid"]: s for s in synth.referenced(synth.on_bucket("aws_s3_bucket_policy", logs)["policy"])["statement"]}
-    delivery = statements["S3ServerAccessLogs"]
+    delivery = statements["S3ServerAccessLogsFromData"]
     assert delivery["principals"] == [{"type": "Service", "identifiers": ["logging.s3.amazonaws.com"]}]
     assert delivery["resources"] == [f"${{aws_s3_bucket.{logs}.arn}}/{logging['target_prefix']}*"]
     assert {"test": "ArnLike", "variable": "aws:SourceArn", "values": [f"${{aws_s3_bucket.{data}.arn}}"]} in delivery["condition"]
@@ -109,3 +109,55 @@ def test_bucket_names_are_prefixed_and_account_scoped(valid_plan):
 def test_buckets_are_not_force_destroyed_by_default(synth):
     assert all(bucket["force_destroy"] is False for bucket in synth.resources("aws_s3_bucket").values())
     assert Testing.to_have_resource_with_properties(synth.text, "aws_s3_bucket", {"force_destroy": False})
+
+
+def _bucket_policy_statements(build):
+    """The policy statements of the one bucket `build(stack)` makes, in order."""
+    import json
+
+    from cdktf import App, TerraformStack
+
+    from constructs_lib.aws_provider import ProviderProps, aws_provider
+
+    app = App()
+    stack = TerraformStack(app, "bucket-policy")
+    aws_provider(stack, "aws", ProviderProps(region="us-east-1"))
+    build(stack)
+    document = json.loads(Testing.synth(stack))
+    (config,) = [c for n, c in document["data"]["aws_iam_policy_document"].items() if n.startswith("only_policy-document")]
+    return config["statement"]
+
+
+def _only(stack):
+    from constructs_lib.data_bucket import SecureBucket, SecureBucketProps
+
+    return SecureBucket(stack, "only", SecureBucketProps(name="only-bucket"))
+
+
+def test_a_bucket_owns_its_tls_only_policy_from_birth():
+    (deny,) = _bucket_policy_statements(_only)
+    assert (deny["sid"], deny["effect"]) == ("DenyInsecureTransport", "Deny")
+
+
+def test_grants_accumulate_on_the_bucket_policy_before_its_deny():
+    from constructs_lib.iam import Statement
+
+    def build(stack):
+        bucket = _only(stack)
+        bucket.add_to_policy(Statement(sid="ReaderA", actions=["s3:GetObject"], resources=[bucket.objects_arn], principals={"Service": ["a.amazonaws.com"]}))
+        bucket.add_to_policy(Statement(sid="ReaderB", actions=["s3:GetObject"], resources=[bucket.objects_arn], principals={"Service": ["b.amazonaws.com"]}))
+
+    assert [s["sid"] for s in _bucket_policy_statements(build)] == ["ReaderA", "ReaderB", "DenyInsecureTransport"]
+
+
+def test_a_second_grant_with_the_same_sid_is_refused():
+    from constructs_lib.iam import Statement
+
+    def build(stack):
+        bucket = _only(stack)
+        grant = Statement(sid="Reader", actions=["s3:GetObject"], resources=[bucket.objects_arn])
+        bucket.add_to_policy(grant)
+        bucket.add_to_policy(grant)
+
+    with pytest.raises(ValueError, match="already has a statement 'Reader'"):
+        _bucket_policy_statements(build)

@@ -138,6 +138,10 @@ def test_log_bucket_takes_logs_only_from_this_accounts_delivery_services(aws, ou
         ),
         "S3 logging outside its prefix": (Request("logging.s3.amazonaws.com", "s3:PutObject", f"arn:aws:s3:::{bucket}/cloudfront/x", s3_logs), IMPLICIT_DENY),
         "CloudFront log delivery": (Request("delivery.logs.amazonaws.com", "s3:PutObject", f"arn:aws:s3:::{bucket}/cloudfront/x", delivery), ALLOWED),
+        "log delivery for another delivery source of this account": (
+            Request("delivery.logs.amazonaws.com", "s3:PutObject", f"arn:aws:s3:::{bucket}/cloudfront/x", {**delivery, "aws:SourceArn": delivery["aws:SourceArn"] + "-other"}),
+            IMPLICIT_DENY,
+        ),
         "log delivery for another account": (
             Request("delivery.logs.amazonaws.com", "s3:PutObject", f"arn:aws:s3:::{bucket}/cloudfront/x", {**delivery, "aws:SourceAccount": "210987654321"}),
             IMPLICIT_DENY,
