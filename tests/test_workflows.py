@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import yaml
+
 from tests.conftest import PROJECT_ROOT
 
 WORKFLOWS = sorted((PROJECT_ROOT / ".github" / "workflows").glob("*.yml"))
@@ -35,7 +37,39 @@ def test_pull_requests_test_plan_and_update_one_review_comment():
     # Only the bot's own comment is updated, risks stay red until a reviewer labels the PR, and
     # no AWS credential exists while dependencies install.
     assert "c.user.login === 'github-actions[bot]'" in text and "plan-risks-approved" in text
-    assert text.index("run: make synth") < text.index("configure-aws-credentials")
+
+
+def test_fork_pull_requests_fail_the_plan_instead_of_skipping_it():
+    # A skipped required check counts as passed: the plan job must run, and fail, for a fork.
+    (plan,) = [job for job in _jobs("pull-request.yml").values() if any("terraform plan" in s.get("run", "") for s in job["steps"])]
+    assert "if" not in plan
+    refuse = plan["steps"][0]
+    assert refuse["if"] == "github.event.pull_request.head.repo.full_name != github.repository" and "exit 1" in refuse["run"]
+
+
+def _jobs(name):
+    return yaml.safe_load((PROJECT_ROOT / ".github" / "workflows" / name).read_text())["jobs"]
+
+
+def test_project_code_never_runs_with_aws_credentials_except_terraform():
+    """Installs, synth and the project's tools run before the role is assumed; after it, a step
+    that runs the project's Python blanks the credentials (a dependency's .pth file runs at every
+    interpreter start), and only terraform runs with them."""
+    checked = 0
+    for workflow in WORKFLOWS:
+        for job in yaml.safe_load(workflow.read_text())["jobs"].values():
+            steps = job["steps"]
+            assume = [i for i, s in enumerate(steps) if "configure-aws-credentials" in s.get("uses", "")]
+            if not assume:
+                continue
+            before = " ".join(s.get("run", "") for s in steps[: assume[0]])
+            assert "make synth" in before and "tools.terraform_cli" in before and "stacks.facts" in before
+            for step in steps[assume[0] + 1 :]:
+                if ".venv/bin/python" in step.get("run", "") or "make " in step.get("run", ""):
+                    env = step.get("env", {})
+                    assert all(env.get(k) == "" for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")), (workflow.name, step.get("name"))
+                    checked += 1
+    assert checked == 3  # the review, the risk gate, the drift section
 
 
 def test_main_deploys_through_a_protected_environment():
