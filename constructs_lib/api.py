@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from typing import Any, Mapping
 from dataclasses import dataclass
 
 from cdktf import Fn, ITerraformDependable, TerraformResourceLifecycle
@@ -66,23 +67,25 @@ ACCESS_LOG_FORMAT = json.dumps(
     separators=(",", ":"),
 )
 
-# The request contract (handler/src/parse.js), as far as JSON schema draft-04 can say it;
-# the handler also refuses ids containing "..".
-REQUEST_SCHEMA = json.dumps(
-    {
-        "$schema": "http://json-schema.org/draft-04/schema#",
-        "title": "ProcessRequest",
-        "type": "object",
-        "required": ["id"],
-        "additionalProperties": False,
-        "properties": {
-            "id": {"type": "string", "minLength": 1, "maxLength": 256, "pattern": "^[A-Za-z0-9][A-Za-z0-9._:-]*$"},
-            "payload": {"type": "object"},
+
+
+def request_schema(id_rule: Mapping[str, Any]) -> str:
+    """The request contract as far as JSON schema draft-04 can say it: `id_rule` is the handler's
+    own (handler/src/id-rule.json), whose "forbidden" substring only the handler can refuse."""
+    id_schema = {"type": "string", **{k: id_rule[k] for k in ("minLength", "maxLength", "pattern")}}
+    return json.dumps(
+        {
+            "$schema": "http://json-schema.org/draft-04/schema#",
+            "title": "ProcessRequest",
+            "type": "object",
+            "required": ["id"],
+            "additionalProperties": False,
+            "properties": {"id": id_schema, "payload": {"type": "object"}},
         },
-    },
-    separators=(",", ":"),
-)
-SCHEMA_DIGEST = hashlib.sha256(REQUEST_SCHEMA.encode()).hexdigest()
+        separators=(",", ":"),
+    )
+
+
 # A refused body answers in the handler's error shape, not API Gateway's default.
 BAD_BODY_TEMPLATE = (
     '{"error":"InvalidBody","message":$context.error.validationErrorString,"requestId":"$context.requestId"}'
@@ -96,6 +99,8 @@ class ProcessApiProps:
     usage_plan_name: str
     access_log_group_name: str
     function: LambdaFunction
+    # The handler's id rule (pattern, minLength, maxLength): the request model validates it first.
+    id_rule: Mapping[str, Any]
     # The region-wide CloudWatch role setting: stage logging fails until it exists.
     logging_account: ITerraformDependable
     stage_name: str = "v1"
@@ -130,13 +135,14 @@ class ProcessApi(Construct):
             parent_id=self.rest_api.root_resource_id,
             path_part=props.path_part,
         )
+        schema = request_schema(props.id_rule)
         model = ApiGatewayModel(
             self,
             "request-model",
             rest_api_id=self.rest_api.id,
             name="ProcessRequest",
             content_type="application/json",
-            schema=REQUEST_SCHEMA,
+            schema=schema,
         )
         validator = ApiGatewayRequestValidator(
             self,
@@ -193,7 +199,7 @@ class ProcessApi(Construct):
             # schema is hashed as written (its read-back form may be normalised).
             triggers={
                 "redeployment": Fn.sha1(
-                    Fn.jsonencode([resource.id, self.method.id, integration.id, integration.uri, validator.id, SCHEMA_DIGEST])
+                    Fn.jsonencode([resource.id, self.method.id, integration.id, integration.uri, validator.id, hashlib.sha256(schema.encode()).hexdigest()])
                 )
             },
             lifecycle=TerraformResourceLifecycle(create_before_destroy=True),

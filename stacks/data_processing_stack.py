@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from cdktf import TerraformOutput, TerraformStack
@@ -159,6 +160,7 @@ class DataProcessingStack(TerraformStack):
                 usage_plan_name=name(Name.USAGE_PLAN),
                 access_log_group_name=f"/aws/apigateway/{name(Name.API_ACCESS_LOGS)}",
                 function=processor.function,
+                id_rule=json.loads((handler_dir / "src" / "id-rule.json").read_text()),
                 logging_account=logging_account.account,
                 log_key_arn=key.arn,
                 web_acl_arn=api_firewall.acl.arn,

@@ -4,9 +4,9 @@
 const { ClientError } = require('./errors');
 
 const MAX_BODY_BYTES = 256 * 1024;
-// Letters (ASCII only), digits and . _ : - ; starts with a letter or digit; no "..", so the id
-// can never climb out of (or fake) its place under the result key prefix.
-const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,255}$/;
+// The id rule has one home, shared with the API's request model: src/id-rule.json.
+const ID_RULE = require('./id-rule.json');
+const ID_PATTERN = new RegExp(ID_RULE.pattern);
 const ALLOWED_FIELDS = new Set(['id', 'payload']);
 // Nesting levels of `payload` (itself level 1). JSON.stringify recurses, and a few thousand
 // levels overflow its stack; DynamoDB allows 32 for items.
@@ -15,6 +15,16 @@ const MAX_PAYLOAD_DEPTH = 64;
 // else. (A linear pattern: a grouped one overflows V8's regex stack on megabytes of input.)
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 const MAX_BASE64_CHARS = 4 * Math.ceil(MAX_BODY_BYTES / 3);
+
+function validId(id) {
+  return (
+    typeof id === 'string' &&
+    id.length >= ID_RULE.minLength &&
+    id.length <= ID_RULE.maxLength &&
+    ID_PATTERN.test(id) &&
+    !id.includes(ID_RULE.forbidden)
+  );
+}
 
 /** A header's value: `headers` first, then the last of `multiValueHeaders` (API Gateway fills both). */
 function header(event, name) {
@@ -97,18 +107,18 @@ function parse(event) {
   try {
     // Duplicate names: the last one wins, at every level (as JSON.parse does).
     request = JSON.parse(raw.toString('utf8'));
-  } catch (_) {
+  } catch {
     throw new ClientError(400, 'InvalidJson', 'The body must be valid JSON.');
   }
   if (!isPlainObject(request)) throw new ClientError(400, 'InvalidBody', 'The body must be a JSON object.');
   const unknown = Object.keys(request).filter((field) => !ALLOWED_FIELDS.has(field));
   if (unknown.length) throw new ClientError(400, 'UnknownField', `Unknown field(s): ${unknown.join(', ')}.`);
   if (request.id === undefined) throw new ClientError(400, 'MissingId', 'The body must have an "id".');
-  if (typeof request.id !== 'string' || !ID_PATTERN.test(request.id) || request.id.includes('..')) {
+  if (!validId(request.id)) {
     throw new ClientError(
       400,
       'InvalidId',
-      '"id" must be a string of 1-256 ASCII letters, digits, ".", "_", ":" or "-", starting with a letter or digit, without "..".',
+      `"id" must be a string of ${ID_RULE.minLength}-${ID_RULE.maxLength} ASCII letters, digits, ".", "_", ":" or "-", starting with a letter or digit, without "${ID_RULE.forbidden}".`,
     );
   }
   if (request.payload !== undefined && !isPlainObject(request.payload)) {
