@@ -1,11 +1,13 @@
 """A moto server (the local AWS emulator) on a free loopback port, owned by this process.
 
 Used by the tests and by `make up`. It runs tools/moto_server.py (moto with IAM's condition
-rule restored) and is stopped by the PID we started, never by name.
+rule restored) and is stopped by the PID we started, never by name. A PID is only signalled
+while its command line is still our emulator's (`ps`, so Linux and macOS alike).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -15,6 +17,7 @@ import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+
 from stacks.facts import PROJECT_ROOT, REGION
 
 FAKE_CREDENTIALS = {
@@ -48,6 +51,34 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+PROC = Path("/proc")
+
+
+def _command_line(pid: int) -> list[str] | None:
+    """The arguments of a live process, or None if there is none.
+
+    `ps` (Linux and macOS; macOS has no /proc); where it is not installed (slim Linux images),
+    /proc. Split on whitespace, so an argument with spaces is several words: enough to find
+    "tools.moto_server" and "-p PORT".
+    """
+    try:
+        result = subprocess.run(
+            ["ps", "-ww", "-p", str(pid), "-o", "command="],  # -ww: never cut at the terminal width
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+    except FileNotFoundError:
+        try:
+            return (PROC / str(pid) / "cmdline").read_bytes().decode(errors="replace").split("\0")
+        except OSError:
+            return None
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return result.stdout.split() if result.returncode == 0 else None
+
+
 @dataclass
 class MotoServer:
     port: int = field(default_factory=free_port)
@@ -64,17 +95,20 @@ class MotoServer:
     def client(self, service: str):
         return client(self.endpoint, service)
 
-    def start(self, timeout: float = 30, detach: bool = False) -> "MotoServer":
+    def start(self, timeout: float = 30, detach: bool = False) -> MotoServer:
         """Start and wait until it answers; `detach` lets it outlive this process (`make up`)."""
-        log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "tools.moto_server", "-H", "127.0.0.1", "-p", str(self.port)],
-            cwd=PROJECT_ROOT,
-            env={**os.environ, "MOTO_IAM_LOAD_MANAGED_POLICIES": "true"},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=detach,
-        )
+        # The child gets its own copy of the log's descriptor: ours is closed once it has started.
+        # stdin from /dev/null: a detached emulator keeps nothing of the terminal or pipe it came from.
+        with open(self.log_path, "ab") if self.log_path else contextlib.nullcontext(subprocess.DEVNULL) as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "tools.moto_server", "-H", "127.0.0.1", "-p", str(self.port)],
+                cwd=PROJECT_ROOT,
+                env={**os.environ, "MOTO_IAM_LOAD_MANAGED_POLICIES": "true"},
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=detach,
+            )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -97,26 +131,35 @@ class MotoServer:
                 self.process.wait()
 
     @staticmethod
-    def is_ours(pid: int) -> bool:
-        """Whether `pid` is alive and is one of our emulators (guards against PID reuse)."""
-        try:
-            return "tools.moto_server" in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
-        except OSError:
+    def is_ours(pid: int, port: int | None = None) -> bool:
+        """Whether `pid` is alive and is one of our emulators (on `port`, when given).
+
+        Guards against PID reuse: a PID is ours only while its command line runs
+        tools.moto_server (a zombie's has no arguments, so it no longer counts).
+        """
+        if pid <= 0:
             return False
+        args = _command_line(pid)
+        if not args or "tools.moto_server" not in args:
+            return False
+        return port is None or any(pair == ("-p", str(port)) for pair in zip(args, args[1:], strict=False))
 
     @classmethod
-    def stop_pid(cls, pid: int, timeout: float = 10) -> None:
-        """Stop a detached emulator we started earlier, by its PID."""
-        if not cls.is_ours(pid):
-            return
-        os.kill(pid, signal.SIGTERM)
+    def stop_pid(cls, pid: int, port: int | None = None, timeout: float = 10) -> bool:
+        """Stop a detached emulator we started earlier, by its PID; whether one was running."""
+        if not cls.is_ours(pid, port):
+            return False
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout
-        while cls.is_ours(pid) and time.monotonic() < deadline:
+        while cls.is_ours(pid, port) and time.monotonic() < deadline:
             time.sleep(0.1)
-        if cls.is_ours(pid):
-            os.kill(pid, signal.SIGKILL)
+        if cls.is_ours(pid, port):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        return True
 
-    def __enter__(self) -> "MotoServer":
+    def __enter__(self) -> MotoServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -17,12 +17,11 @@ import os
 import shutil
 import sys
 import time
-from pathlib import Path
 
+from stacks.facts import PROJECT_ROOT
 from tools import terraform_cli
 from tools.emulator import MotoServer
 from tools.local_stack import LocalStack, proxy_event
-from stacks.facts import PROJECT_ROOT
 
 LOCAL_ROOT = PROJECT_ROOT / ".local"
 SESSION = LOCAL_ROOT / "session.json"
@@ -43,7 +42,12 @@ def load_session() -> dict | None:
     if not SESSION.exists():
         return None
     session = json.loads(SESSION.read_text())
-    return session if MotoServer.is_ours(session["pid"]) else None
+    return session if emulator_running(session) else None
+
+
+def emulator_running(session: dict) -> bool:
+    """Whether the session's emulator still runs: its PID is a moto_server on its port (not a reused PID)."""
+    return MotoServer.is_ours(session["pid"], session.get("port"))
 
 
 def up() -> int:
@@ -59,7 +63,8 @@ def up() -> int:
     LOCAL_ROOT.mkdir(parents=True)
     emulator = MotoServer(log_path=LOCAL_ROOT / "moto.log").start(detach=True)
     variables = inputs()
-    SESSION.write_text(json.dumps({"pid": emulator.process.pid, "endpoint": emulator.endpoint, "variables": variables}))
+    session = {"pid": emulator.process.pid, "port": emulator.port, "endpoint": emulator.endpoint, "variables": variables}
+    SESSION.write_text(json.dumps(session))
     print(f"    emulator pid {emulator.process.pid} at {emulator.endpoint} (log: .local/moto.log)")
 
     stack = LocalStack(root=LOCAL_ROOT, endpoint=emulator.endpoint, variables=variables)
@@ -103,11 +108,11 @@ def down() -> int:
         print("Nothing is up (no .local/session.json).")
         return 0
     session = json.loads(SESSION.read_text())
-    if MotoServer.is_ours(session["pid"]):
+    if emulator_running(session):
         print("==> terraform destroy", flush=True)
         LocalStack(root=LOCAL_ROOT, endpoint=session["endpoint"], variables=session["variables"]).down(stream=True)
         print(f"==> Stopping the emulator (pid {session['pid']})")
-        MotoServer.stop_pid(session["pid"])
+        MotoServer.stop_pid(session["pid"], session.get("port"))
     else:
         print("The emulator is no longer running; its resources went with it.")
     shutil.rmtree(LOCAL_ROOT, ignore_errors=True)

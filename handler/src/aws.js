@@ -52,7 +52,7 @@ function parseBody(bytes) {
   try {
     return JSON.parse(Buffer.from(bytes || []).toString('utf8'));
   } catch (error) {
-    throw new Error(`GetItem answered 200 with a body that is not JSON (${error.message})`);
+    throw new Error(`GetItem answered 200 with a body that is not JSON (${error.message})`, { cause: error });
   }
 }
 
