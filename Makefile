@@ -15,15 +15,17 @@ export PIPENV_VERBOSITY := -1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CHECKPOINT_DISABLE := 1
 
-.PHONY: help install synth scan up down test test-unit test-python test-handler bench bench-handler clean
+.PHONY: help install synth scan up down test test-unit test-python test-handler bench bench-handler clean docs lint
 
 help:
 	@echo "make up      install, then deploy the whole stack on a local emulator and process one request"
 	@echo "make down    destroy the local deployment and stop the emulator"
 	@echo "make test    install everything and run every test (Python and handler)"
+	@echo "make lint    ruff (lint + format check) on the Python, ESLint on the handler"
 	@echo "make test-unit  the fast inner loop: synth assertions, guardrails, unit tests; no emulator, no terraform"
 	@echo "make synth   synthesize only"
 	@echo "make scan    synthesize, then run the checkov security gate"
+	@echo "make docs    regenerate the generated tables and diagram in README.md and docs/ from the code"
 	@echo "make bench   benchmark synth wall time and peak memory, with and without the fast path"
 	@echo "make bench-handler  benchmark the handler (cold start, p50/p95) against the emulator"
 	@echo "make clean   remove build output (keeps .venv and node_modules)"
@@ -54,7 +56,13 @@ up: install
 down: install
 	$(VENV_PYTHON) -m tools.up down
 
-test: install test-python test-handler
+test: install lint test-python test-handler
+
+# The same checks as .pre-commit-config.yaml. `ruff format .` fixes the format.
+lint: install
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+	cd handler && npm run --silent lint
 
 # The inner loop: everything not marked slow (tests/conftest.py), and the handler's unit tests.
 test-unit: install
@@ -74,6 +82,10 @@ clean:
 scan: install
 	STATE_BACKEND=local $(VENV_PYTHON) main.py
 	$(VENV_PYTHON) -m tools.security_scan
+
+# The generated tables and diagram in README.md and docs/ (tests/test_docs.py fails when they are stale).
+docs: install
+	$(VENV_PYTHON) -m tools.docs
 
 bench: install
 	$(VENV_PYTHON) -m tools.bench_synth

@@ -100,7 +100,11 @@ class Synth:
 
 def run_main(outdir: Path, **env: str) -> Path:
     """`python main.py` with the local backend and no AWS_* variables; the stack's folder."""
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "STATE_"))}
+    # Every setting at its default unless a test names it: the caller's shell must not leak in.
+    from stacks.settings import SETTINGS
+
+    settings = {setting.env for setting in SETTINGS}
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k not in settings}
     clean.update(STATE_BACKEND="local", CDKTF_OUTDIR=str(outdir), **env)
     subprocess.run([sys.executable, "main.py"], cwd=PROJECT_ROOT, env=clean, check=True)
     return stack_dir(outdir)

@@ -5,7 +5,7 @@
 checkov scans .tf.json only with `--framework terraform_json`, and 3.3.30 crashes on a
 `terraform.required_version` block in it (bridgecrewio/checkov#7454). So the scan runs on a
 copy without that one block; what users deploy keeps the version constraint. Checks skipped on
-purpose are listed, each with its reason, in .checkov.yaml and the README's security table.
+purpose are listed in .checkov.yaml; their reasons live in docs/checkov-skips.yaml, rendered into docs/security.md.
 """
 
 from __future__ import annotations

@@ -181,7 +181,7 @@ test('any valid request for a stored item is processed, its payload stored as se
   );
 });
 
-// ---- items: every DynamoDB type, written to the result as the README's mapping says -----------
+// ---- items: every DynamoDB type, written to the result as docs/handler.md's mapping says -----------
 
 /** Set elements in any order (DynamoDB does not keep them). */
 class Unordered {

@@ -25,7 +25,7 @@ PREFIX = INPUTS["ResourcePrefix"]
 TAG = {"Key": "Environment", "Value": "Production"}
 
 # What re-planning a fresh deployment may still change, because moto does not read some settings
-# back as AWS does (see README, "Emulator differences"): resource type -> attributes that may
+# back as AWS does (see docs/emulator.md, "Emulator differences"): resource type -> attributes that may
 # differ. The bucket policy's document names the distribution, so it is re-read after it.
 EMULATOR_ARTIFACTS = {
     "aws_cloudfront_distribution": {"origin", "default_cache_behavior", "viewer_certificate"},
@@ -230,7 +230,7 @@ def test_function_is_traced_and_reserves_no_concurrency_by_default(aws, outputs)
 
 def test_data_bucket_logs_access_and_expires_old_versions(aws, outputs):
     s3, bucket = aws("s3"), outputs["data_bucket_name"]
-    # No default retention on the emulator (README, "Emulator differences"); Object Lock is on.
+    # No default retention on the emulator (docs/emulator.md, "Emulator differences"); Object Lock is on.
     assert "Rule" not in s3.get_object_lock_configuration(Bucket=bucket)["ObjectLockConfiguration"]
     logging = s3.get_bucket_logging(Bucket=bucket)["LoggingEnabled"]
     assert logging["TargetBucket"] == outputs["log_bucket_name"] == "e2e-check-logs-123456789012"
