@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from cdktf import Fn, ITerraformDependable, TerraformResourceLifecycle
 from cdktf_cdktf_provider_aws.api_gateway_api_key import ApiGatewayApiKey
@@ -68,7 +69,6 @@ ACCESS_LOG_FORMAT = json.dumps(
 )
 
 
-
 def request_schema(id_rule: Mapping[str, Any]) -> str:
     """The request contract as far as JSON schema draft-04 can say it: `id_rule` is the handler's
     own (handler/src/id-rule.json), whose "forbidden" substring only the handler can refuse."""
@@ -87,9 +87,7 @@ def request_schema(id_rule: Mapping[str, Any]) -> str:
 
 
 # A refused body answers in the handler's error shape, not API Gateway's default.
-BAD_BODY_TEMPLATE = (
-    '{"error":"InvalidBody","message":$context.error.validationErrorString,"requestId":"$context.requestId"}'
-)
+BAD_BODY_TEMPLATE = '{"error":"InvalidBody","message":$context.error.validationErrorString,"requestId":"$context.requestId"}'
 
 
 @dataclass(frozen=True)
@@ -199,7 +197,16 @@ class ProcessApi(Construct):
             # schema is hashed as written (its read-back form may be normalised).
             triggers={
                 "redeployment": Fn.sha1(
-                    Fn.jsonencode([resource.id, self.method.id, integration.id, integration.uri, validator.id, hashlib.sha256(schema.encode()).hexdigest()])
+                    Fn.jsonencode(
+                        [
+                            resource.id,
+                            self.method.id,
+                            integration.id,
+                            integration.uri,
+                            validator.id,
+                            hashlib.sha256(schema.encode()).hexdigest(),
+                        ]
+                    )
                 )
             },
             lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
@@ -260,9 +267,7 @@ class ProcessApi(Construct):
             description=f"{props.requests_per_day} requests per day per key",
             api_stages=[ApiGatewayUsagePlanApiStages(api_id=self.rest_api.id, stage=self.stage.stage_name)],
             quota_settings=ApiGatewayUsagePlanQuotaSettings(limit=props.requests_per_day, period="DAY"),
-            throttle_settings=ApiGatewayUsagePlanThrottleSettings(
-                rate_limit=props.rate_limit, burst_limit=props.burst_limit
-            ),
+            throttle_settings=ApiGatewayUsagePlanThrottleSettings(rate_limit=props.rate_limit, burst_limit=props.burst_limit),
         )
         ApiGatewayUsagePlanKey(
             self,

@@ -23,12 +23,6 @@ from cdktf_cdktf_provider_aws.cloudfront_distribution import (
     CloudfrontDistributionViewerCertificate,
 )
 from cdktf_cdktf_provider_aws.cloudfront_origin_access_control import CloudfrontOriginAccessControl
-from cdktf_cdktf_provider_aws.cloudwatch_log_delivery import CloudwatchLogDelivery
-from cdktf_cdktf_provider_aws.cloudwatch_log_delivery_destination import (
-    CloudwatchLogDeliveryDestination,
-    CloudwatchLogDeliveryDestinationDeliveryDestinationConfiguration,
-)
-from cdktf_cdktf_provider_aws.cloudwatch_log_delivery_source import CloudwatchLogDeliverySource
 from cdktf_cdktf_provider_aws.cloudfront_response_headers_policy import (
     CloudfrontResponseHeadersPolicy,
     CloudfrontResponseHeadersPolicySecurityHeadersConfig,
@@ -38,6 +32,12 @@ from cdktf_cdktf_provider_aws.cloudfront_response_headers_policy import (
     CloudfrontResponseHeadersPolicySecurityHeadersConfigStrictTransportSecurity,
     CloudfrontResponseHeadersPolicySecurityHeadersConfigXssProtection,
 )
+from cdktf_cdktf_provider_aws.cloudwatch_log_delivery import CloudwatchLogDelivery
+from cdktf_cdktf_provider_aws.cloudwatch_log_delivery_destination import (
+    CloudwatchLogDeliveryDestination,
+    CloudwatchLogDeliveryDestinationDeliveryDestinationConfiguration,
+)
+from cdktf_cdktf_provider_aws.cloudwatch_log_delivery_source import CloudwatchLogDeliverySource
 from constructs import Construct
 
 from constructs_lib.account import caller_identity

@@ -3,8 +3,8 @@ Object Lock enabled from creation, optionally logging access to another bucket."
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 import re
+from dataclasses import dataclass
 
 from cdktf_cdktf_provider_aws.s3_bucket import S3Bucket
 from cdktf_cdktf_provider_aws.s3_bucket_lifecycle_configuration import (
@@ -122,9 +122,7 @@ class SecureBucket(Construct):
                 "object-lock",
                 bucket=self.bucket.id,
                 rule=S3BucketObjectLockConfigurationRuleA(
-                    default_retention=S3BucketObjectLockConfigurationRuleDefaultRetentionA(
-                        mode="GOVERNANCE", days=props.object_lock_days
-                    )
+                    default_retention=S3BucketObjectLockConfigurationRuleDefaultRetentionA(mode="GOVERNANCE", days=props.object_lock_days)
                 ),
                 # Object Lock settings need versioning: removed before it on destroy.
                 depends_on=[versioning],
@@ -197,7 +195,7 @@ class SecureBucket(Construct):
         self._grants.extend(statements)
         self._document.put_statement([s.render() for s in [*self._grants, self._deny_insecure]])
 
-    def send_access_logs_to(self, target: "SecureBucket", prefix: str) -> S3BucketLoggingA:
+    def send_access_logs_to(self, target: SecureBucket, prefix: str) -> S3BucketLoggingA:
         """Server access logs into `target` under `prefix`, granting S3's logging service that
         write in `target`'s policy (S3 checks the grant when logging is switched on)."""
         target.add_to_policy(

@@ -7,8 +7,8 @@ policy) joined to the role with `aws_iam_role_policy_attachment`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 from cdktf import Fn
 from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
@@ -48,17 +48,14 @@ class Statement:
             actions=list(self.actions),
             resources=list(self.resources) if self.resources is not None else None,
             principals=[
-                DataAwsIamPolicyDocumentStatementPrincipals(type=kind, identifiers=list(ids))
-                for kind, ids in self.principals.items()
+                DataAwsIamPolicyDocumentStatementPrincipals(type=kind, identifiers=list(ids)) for kind, ids in self.principals.items()
             ]
             or None,
             condition=[
-                DataAwsIamPolicyDocumentStatementCondition(test=c.test, variable=c.variable, values=list(c.values))
-                for c in self.conditions
+                DataAwsIamPolicyDocumentStatementCondition(test=c.test, variable=c.variable, values=list(c.values)) for c in self.conditions
             ]
             or None,
         )
-
 
     def as_json(self) -> dict:
         """The statement in IAM's JSON grammar (for policies written inline, e.g. key policies)."""
@@ -118,9 +115,7 @@ class ServiceRole(Construct):
         for index, (policy_name, statements) in enumerate(props.policies.items()):
             document = policy_document(self, f"policy-document-{index}", statements)
             policy = IamPolicy(self, f"policy-{index}", name=policy_name, description=props.description, policy=document.json)
-            self.attachments.append(
-                IamRolePolicyAttachment(self, f"policy-attachment-{index}", role=self.role.name, policy_arn=policy.arn)
-            )
+            self.attachments.append(IamRolePolicyAttachment(self, f"policy-attachment-{index}", role=self.role.name, policy_arn=policy.arn))
             self.policies[policy_name] = policy
         for index, arn in enumerate(props.managed_policy_arns):
             self.attachments.append(

@@ -15,7 +15,9 @@ from constructs_lib.naming import MAX_PREFIX_LENGTH, MIN_PREFIX_LENGTH, S3_RESER
 
 MIN_CAPACITY = 5
 # RFC 5321 caps an address at 254 characters; the pattern asks for local@domain.tld.
-EMAIL_PATTERN = "^[A-Za-z0-9._%+-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\\\\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\\\\.[A-Za-z]{2,}$"
+EMAIL_PATTERN = (
+    "^[A-Za-z0-9._%+-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\\\\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\\\\.[A-Za-z]{2,}$"
+)
 # Lowercase letters, digits and single hyphens; starts with a letter, ends with a letter or digit.
 PREFIX_PATTERN = "^[a-z](?:[a-z0-9]|-[a-z0-9])*$"
 
@@ -68,8 +70,7 @@ class StackInputs(Construct):
         self.resource_prefix.add_validation(
             condition=Op.not_(Fn.can(Fn.regex(f"^({'|'.join(S3_RESERVED_PREFIXES)})", prefix))),
             error_message=(
-                f"ResourcePrefix must not start with {', '.join(S3_RESERVED_PREFIXES[:-1])} or "
-                f"{S3_RESERVED_PREFIXES[-1]} (reserved by S3)."
+                f"ResourcePrefix must not start with {', '.join(S3_RESERVED_PREFIXES[:-1])} or {S3_RESERVED_PREFIXES[-1]} (reserved by S3)."
             ),
         )
 

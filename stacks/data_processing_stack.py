@@ -1,9 +1,9 @@
 """The serverless data-processing service, composed like its architecture diagram:
 
-    client ──POST /process (API key)──▶ API Gateway ──▶ Lambda ──GetItem──▶ DynamoDB
-                                                          └──PutObject──▶ S3 ◀── CloudFront (HTTPS, OAC)
-                                                                          └─access logs─▶ S3 (logs)
-    Lambda / API / table metrics + handler error lines ──▶ CloudWatch alarms ──▶ SNS (KMS) ──▶ email
+client ──POST /process (API key)──▶ API Gateway ──▶ Lambda ──GetItem──▶ DynamoDB
+                                                      └──PutObject──▶ S3 ◀── CloudFront (HTTPS, OAC)
+                                                                      └─access logs─▶ S3 (logs)
+Lambda / API / table metrics + handler error lines ──▶ CloudWatch alarms ──▶ SNS (KMS) ──▶ email
 """
 
 from __future__ import annotations
@@ -148,9 +148,7 @@ class DataProcessingStack(TerraformStack):
             self, "api-logging", ApiGatewayLoggingAccountProps(role_name=name(Name.API_LOGGING_ROLE))
         )
         # The handler takes bodies up to 256 KB and answers 413 beyond: WAF must not stop them at 8 KB.
-        api_firewall = WebAcl(
-            self, "api-waf", WebAclProps(name=name(Name.API_WAF), scope="REGIONAL", key_arn=key.arn, large_bodies=True)
-        )
+        api_firewall = WebAcl(self, "api-waf", WebAclProps(name=name(Name.API_WAF), scope="REGIONAL", key_arn=key.arn, large_bodies=True))
         api = ProcessApi(
             self,
             "api",

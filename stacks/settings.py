@@ -10,8 +10,9 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from constructs_lib.naming import S3_RESERVED_PREFIXES
 from constructs_lib.node_package import DEFAULT_RUNTIME
@@ -20,16 +21,14 @@ from stacks.facts import PROJECT_ROOT, REGION, STACK_NAME
 
 MISSING_STATE_BUCKET = (
     "The S3 state backend needs a bucket of your own: S3 bucket names are global, so there is no "
-    "default. Set STATE_BUCKET (or \"stateBucket\" in cdktf.json's context) to a name only you "
+    'default. Set STATE_BUCKET (or "stateBucket" in cdktf.json\'s context) to a name only you '
     "would choose, e.g. acme-dataproc-tfstate-<account id>, and create it once with "
     "`npx cdktf deploy state-bootstrap`. For experiments, STATE_BACKEND=local keeps state in a local file."
 )
 
 # S3's general purpose bucket naming rules: 3-63 lowercase letters, digits, dots and hyphens,
 # starting and ending with a letter or digit, no "..", not an IP address, no reserved prefix.
-BUCKET_NAME = re.compile(
-    rf"^(?!{'|'.join(S3_RESERVED_PREFIXES)})(?!\d+\.\d+\.\d+\.\d+$)(?!.*\.\.)[a-z0-9][a-z0-9.-]{{1,61}}[a-z0-9]$"
-)
+BUCKET_NAME = re.compile(rf"^(?!{'|'.join(S3_RESERVED_PREFIXES)})(?!\d+\.\d+\.\d+\.\d+$)(?!.*\.\.)[a-z0-9][a-z0-9.-]{{1,61}}[a-z0-9]$")
 
 
 class SettingsError(ValueError):
@@ -91,17 +90,68 @@ class Setting:
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("backend.kind", "STATE_BACKEND", "stateBackend", "s3", "Where Terraform keeps state: `s3` or `local`", _backend_kind),
-    Setting("backend.bucket", "STATE_BUCKET", "stateBucket", "", "The state bucket, required by the `s3` backend: S3 names are global, so there is no default", _bucket_name),
+    Setting(
+        "backend.bucket",
+        "STATE_BUCKET",
+        "stateBucket",
+        "",
+        "The state bucket, required by the `s3` backend: S3 names are global, so there is no default",
+        _bucket_name,
+    ),
     Setting("backend.key", "STATE_KEY", "stateKey", f"{STACK_NAME}/terraform.tfstate", "The state object's key"),
     Setting("backend.region", "STATE_REGION", "stateRegion", REGION, "The state bucket's region"),
-    Setting("backend.use_lockfile", "STATE_LOCKFILE", "stateLockfile", "true", "State locking with an S3 lock file (`use_lockfile`)", _boolean),
-    Setting("backend.local_path", "STATE_LOCAL_PATH", "stateLocalPath", "terraform.tfstate", "The local backend's state file, relative to the stack's folder"),
+    Setting(
+        "backend.use_lockfile", "STATE_LOCKFILE", "stateLockfile", "true", "State locking with an S3 lock file (`use_lockfile`)", _boolean
+    ),
+    Setting(
+        "backend.local_path",
+        "STATE_LOCAL_PATH",
+        "stateLocalPath",
+        "terraform.tfstate",
+        "The local backend's state file, relative to the stack's folder",
+    ),
     Setting("lambda_runtime", "LAMBDA_RUNTIME", "lambdaRuntime", DEFAULT_RUNTIME, "The function's Node.js runtime"),
-    Setting("protect_stateful", "PROTECT_STATEFUL", "protectStateful", "true", "Deletion protection on the table; buckets not force-destroyed", _boolean),
-    Setting("object_lock_days", "OBJECT_LOCK_DAYS", "objectLockDays", "1", "Default Object Lock retention of results, GOVERNANCE mode, in days (0: none)", _whole),
-    Setting("reserved_concurrency", "RESERVED_CONCURRENCY", "reservedConcurrency", "", "Reserved concurrency of the function, a whole number of at least 1 (unset: no reservation)", _positive_or_unset),
-    Setting("own_security_headers", "OWN_SECURITY_HEADERS", "ownSecurityHeaders", "true", "CloudFront answers with a response headers policy of the stack's own (HSTS with preload); `false` uses AWS's managed SecurityHeadersPolicy", _boolean),
-    Setting("emulator_endpoint", "EMULATOR_ENDPOINT", None, "", "A local emulator's URL: aims the provider at it with fake credentials (`make up` sets it; never for AWS)", _optional),
+    Setting(
+        "protect_stateful",
+        "PROTECT_STATEFUL",
+        "protectStateful",
+        "true",
+        "Deletion protection on the table; buckets not force-destroyed",
+        _boolean,
+    ),
+    Setting(
+        "object_lock_days",
+        "OBJECT_LOCK_DAYS",
+        "objectLockDays",
+        "1",
+        "Default Object Lock retention of results, GOVERNANCE mode, in days (0: none)",
+        _whole,
+    ),
+    Setting(
+        "reserved_concurrency",
+        "RESERVED_CONCURRENCY",
+        "reservedConcurrency",
+        "",
+        "Reserved concurrency of the function, a whole number of at least 1 (unset: no reservation)",
+        _positive_or_unset,
+    ),
+    Setting(
+        "own_security_headers",
+        "OWN_SECURITY_HEADERS",
+        "ownSecurityHeaders",
+        "true",
+        "CloudFront answers with a response headers policy of the stack's own (HSTS with preload); "
+        "`false` uses AWS's managed SecurityHeadersPolicy",
+        _boolean,
+    ),
+    Setting(
+        "emulator_endpoint",
+        "EMULATOR_ENDPOINT",
+        None,
+        "",
+        "A local emulator's URL: aims the provider at it with fake credentials (`make up` sets it; never for AWS)",
+        _optional,
+    ),
 )
 
 
@@ -126,7 +176,7 @@ class StackSettings:
         cls,
         context: Callable[[str], Any] = lambda _key: None,
         environ: Mapping[str, str] = os.environ,
-    ) -> "StackSettings":
+    ) -> StackSettings:
         """`context` is the app's context lookup, e.g. `app.node.try_get_context`."""
         file_context = _file_context()
 

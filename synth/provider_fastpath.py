@@ -30,8 +30,9 @@ import re
 import sys
 import tarfile
 import types
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, Sequence
+
 from stacks.facts import PROJECT_ROOT
 
 PACKAGE = "cdktf_cdktf_provider_aws"
@@ -47,8 +48,8 @@ FORMAT_VERSION = "1"
 CACHE_DIR = PROJECT_ROOT / ".build" / "provider-fastpath"
 SCANNED = ("main.py", "stacks", "constructs_lib", "synth", "tools", "tests")
 
-_TYPE_REFERENCE = re.compile(r'"fqn":\s*"(' + re.escape(ASSEMBLY) + r'\.[A-Za-z0-9]+)\.')
-_JSII_TYPE = re.compile(r'jsii_type="' + re.escape(ASSEMBLY) + r'\.([A-Za-z0-9]+)\.')
+_TYPE_REFERENCE = re.compile(r'"fqn":\s*"(' + re.escape(ASSEMBLY) + r"\.[A-Za-z0-9]+)\.")
+_JSII_TYPE = re.compile(r'jsii_type="' + re.escape(ASSEMBLY) + r"\.([A-Za-z0-9]+)\.")
 
 
 class FastPathError(RuntimeError):
@@ -157,14 +158,19 @@ def trim(tarball: Path, jsii_submodules: Iterable[str]) -> bytes:
         assembly["submodules"] = {name: s for name, s in assembly["submodules"].items() if name in wanted}
         assembly.pop("readme", None)
 
-        files = {"package/.jsii": json.dumps(assembly).encode(), "package/package.json": archive.extractfile(members["package/package.json"]).read()}
+        files = {
+            "package/.jsii": json.dumps(assembly).encode(),
+            "package/package.json": archive.extractfile(members["package/package.json"]).read(),
+        }
         exports = []
         for name in sorted(wanted):
             folder = assembly["submodules"][name]["symbolId"].split("/")[1]
             exports.append(f'exports.{name.rsplit(".", 1)[1]} = require("./{folder}");')
             for member in (f"package/lib/{folder}/index.js",):
                 files[member] = archive.extractfile(members[member]).read()
-        files["package/lib/index.js"] = ('"use strict";\nObject.defineProperty(exports, "__esModule", { value: true });\n' + "\n".join(exports) + "\n").encode()
+        files["package/lib/index.js"] = (
+            '"use strict";\nObject.defineProperty(exports, "__esModule", { value: true });\n' + "\n".join(exports) + "\n"
+        ).encode()
     return _deterministic_tarball(files)
 
 
@@ -209,10 +215,9 @@ def install(submodules: Sequence[str] | None = None) -> bool:
     jsii_submodules = [_jsii_submodule(package_dir, name) for name in python_submodules]
     trimmed = trimmed_tarball(tarball, jsii_submodules)
 
+    import cdktf  # noqa: F401  (its assembly, and constructs', must be loaded first)
     import jsii
     from jsii import _reference_map, _runtime
-
-    import cdktf  # noqa: F401  (its assembly, and constructs', must be loaded first)
 
     package = types.ModuleType(PACKAGE, "cdktf-cdktf-provider-aws, loaded by synth.provider_fastpath")
     package.__path__ = [str(package_dir)]

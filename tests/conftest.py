@@ -26,9 +26,9 @@ from typing import Any  # noqa: E402
 
 import pytest  # noqa: E402
 
+from stacks.facts import PROJECT_ROOT, STACK_NAME, stack_dir  # noqa: E402
 from tools.emulator import MotoServer  # noqa: E402
 from tools.terraform_runner import Terraform  # noqa: E402
-from stacks.facts import PROJECT_ROOT, STACK_NAME, stack_dir  # noqa: E402
 
 VALID_INPUTS = {"AlertEmail": "ops@example.com"}
 
@@ -85,9 +85,7 @@ class Synth:
 
     def on_bucket(self, resource_type: str, bucket_address: str) -> dict[str, Any]:
         """The one resource of a type that configures the given bucket."""
-        (config,) = [
-            c for c in self.resources(resource_type).values() if c["bucket"] == f"${{aws_s3_bucket.{bucket_address}.id}}"
-        ]
+        (config,) = [c for c in self.resources(resource_type).values() if c["bucket"] == f"${{aws_s3_bucket.{bucket_address}.id}}"]
         return config
 
     def referenced(self, expression: str) -> dict[str, Any]:

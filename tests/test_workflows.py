@@ -67,7 +67,10 @@ def test_project_code_never_runs_with_aws_credentials_except_terraform():
             for step in steps[assume[0] + 1 :]:
                 if ".venv/bin/python" in step.get("run", "") or "make " in step.get("run", ""):
                     env = step.get("env", {})
-                    assert all(env.get(k) == "" for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")), (workflow.name, step.get("name"))
+                    assert all(env.get(k) == "" for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")), (
+                        workflow.name,
+                        step.get("name"),
+                    )
                     checked += 1
     assert checked == 3  # the review, the risk gate, the drift section
 

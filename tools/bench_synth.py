@@ -22,9 +22,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from stacks.facts import PROJECT_ROOT
 from synth import provider_fastpath
 from tools import terraform_cli
-from stacks.facts import PROJECT_ROOT
 
 PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
 
@@ -85,6 +85,7 @@ def main() -> None:
     python = sys.executable
     results: dict[str, list[Sample]] = {"import provider": [], "synth, fast path": [], "synth, ordinary": []}
     with tempfile.TemporaryDirectory() as scratch:
+
         def synth(fast: bool) -> Sample:
             env = {**base_env, "CDKTF_OUTDIR": os.path.join(scratch, "out"), provider_fastpath.SWITCH: "1" if fast else "0"}
             return measure([python, "main.py"], env)
@@ -98,7 +99,7 @@ def main() -> None:
             results["synth, ordinary"].append(synth(fast=False))
             print(f"run {run + 1}/{args.runs} done", file=sys.stderr)
 
-    ratios = [f.wall / i.wall for f, i in zip(results["synth, fast path"], results["import provider"])]
+    ratios = [f.wall / i.wall for f, i in zip(results["synth, fast path"], results["import provider"], strict=True)]
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.platform()}")
     print(f"{'':18} {'wall s (min median max)':>27}   {'peak MB (min median max)':>28}")
     for name, samples in results.items():

@@ -13,9 +13,10 @@ import os
 import subprocess
 import sys
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from stacks.facts import PROJECT_ROOT, stack_dir
 from tools.emulator import client, client_env
@@ -106,7 +107,9 @@ class LocalStack:
         """`python main.py` aimed at the emulator, with local state and no destroy protection."""
         self.root.mkdir(parents=True, exist_ok=True)
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-        env.update(CDKTF_OUTDIR=str(self.outdir), EMULATOR_ENDPOINT=self.endpoint, STATE_LOCAL_PATH=str(self.state_file), **EMULATOR_PROFILE)
+        env.update(
+            CDKTF_OUTDIR=str(self.outdir), EMULATOR_ENDPOINT=self.endpoint, STATE_LOCAL_PATH=str(self.state_file), **EMULATOR_PROFILE
+        )
         subprocess.run([sys.executable, "main.py"], cwd=PROJECT_ROOT, env=env, check=True)
         return stack_dir(self.outdir)
 

@@ -17,6 +17,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
 from stacks.facts import PROJECT_ROOT, stack_dir
 
 CONFIG = PROJECT_ROOT / ".checkov.yaml"
@@ -46,8 +47,19 @@ def scan(stack_json: Path) -> ScanResult:
     with tempfile.TemporaryDirectory() as workdir:
         target = scannable_copy(stack_json, Path(workdir))
         result = subprocess.run(
-            [str(checkov), "--file", str(target), "--framework", "terraform_json", "--skip-download",
-             "--config-file", str(CONFIG), "--output", "json", "--quiet"],
+            [
+                str(checkov),
+                "--file",
+                str(target),
+                "--framework",
+                "terraform_json",
+                "--skip-download",
+                "--config-file",
+                str(CONFIG),
+                "--output",
+                "json",
+                "--quiet",
+            ],
             capture_output=True,
             text=True,
         )

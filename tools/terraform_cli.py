@@ -20,6 +20,7 @@ import glob
 import json
 import os
 from pathlib import Path
+
 from stacks.facts import PROJECT_ROOT
 
 CONFIG_FILE = PROJECT_ROOT / ".terraform-cli" / "terraformrc"
@@ -53,9 +54,7 @@ def find_mirror() -> str | None:
         if chosen == "none":
             return None
         if not _holds_pinned_provider(chosen):
-            raise RuntimeError(
-                f"TF_PROVIDER_MIRROR={chosen} holds no {AWS_PROVIDER} {AWS_PROVIDER_VERSION}"
-            )
+            raise RuntimeError(f"TF_PROVIDER_MIRROR={chosen} holds no {AWS_PROVIDER} {AWS_PROVIDER_VERSION}")
         return chosen
     for pattern in _CANDIDATE_PATTERNS:
         for registry_dir in sorted(glob.glob(os.path.join(os.path.expanduser(pattern), "registry.terraform.io"))):

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from tools import terraform_cli
 
@@ -21,11 +22,7 @@ class PlanResult:
     @property
     def errors(self) -> list[str]:
         """Each error diagnostic as one line: summary and detail, whitespace folded."""
-        return [
-            " ".join(f"{d.get('summary', '')} {d.get('detail', '')}".split())
-            for d in self.diagnostics
-            if d.get("severity") == "error"
-        ]
+        return [" ".join(f"{d.get('summary', '')} {d.get('detail', '')}".split()) for d in self.diagnostics if d.get("severity") == "error"]
 
 
 @dataclass

@@ -29,7 +29,5 @@ def test_topic_is_encrypted_with_a_rotated_customer_managed_key_cloudwatch_can_u
     assert cloudwatch["Condition"] == {"StringEquals": {"aws:SourceAccount": ["123456789012"]}}
     logs = statements["CloudWatchLogsEncryptsThisAccountsLogGroups"]
     assert logs["Principal"] == {"Service": ["logs.us-east-1.amazonaws.com"]}
-    assert logs["Condition"]["ArnLike"] == {
-        "kms:EncryptionContext:aws:logs:arn": ["arn:aws:logs:us-east-1:123456789012:log-group:*"]
-    }
+    assert logs["Condition"]["ArnLike"] == {"kms:EncryptionContext:aws:logs:arn": ["arn:aws:logs:us-east-1:123456789012:log-group:*"]}
     assert statements["AccountAdministers"]["Principal"] == {"AWS": ["arn:aws:iam::123456789012:root"]}

@@ -16,9 +16,7 @@ def test_api_is_a_regional_rest_api(synth):
 
 def test_post_process_requires_an_api_key(synth):
     assert synth.only("aws_api_gateway_resource")["path_part"] == "process"
-    assert Testing.to_have_resource_with_properties(
-        synth.text, "aws_api_gateway_method", {"http_method": "POST", "api_key_required": True}
-    )
+    assert Testing.to_have_resource_with_properties(synth.text, "aws_api_gateway_method", {"http_method": "POST", "api_key_required": True})
 
 
 def test_post_process_invokes_the_lambda_through_proxy_integration(synth):
@@ -82,9 +80,16 @@ def test_destroy_resets_the_region_wide_logging_role_instead_of_leaving_a_delete
 
 def test_execution_logs_go_to_a_group_terraform_owns_with_retention_and_the_key(synth):
     (api,) = synth.resources("aws_api_gateway_rest_api")
-    (address, group), = [(a, g) for a, g in synth.resources("aws_cloudwatch_log_group").items() if g["name"].startswith("API-Gateway-Execution-Logs_")]
+    ((address, group),) = [
+        (a, g) for a, g in synth.resources("aws_cloudwatch_log_group").items() if g["name"].startswith("API-Gateway-Execution-Logs_")
+    ]
     (key,) = synth.resources("aws_kms_key")
-    assert group == {**group, "name": f"API-Gateway-Execution-Logs_${{aws_api_gateway_rest_api.{api}.id}}/v1", "retention_in_days": 30, "kms_key_id": f"${{aws_kms_key.{key}.arn}}"}
+    assert group == {
+        **group,
+        "name": f"API-Gateway-Execution-Logs_${{aws_api_gateway_rest_api.{api}.id}}/v1",
+        "retention_in_days": 30,
+        "kms_key_id": f"${{aws_kms_key.{key}.arn}}",
+    }
     # Before API Gateway could create it itself on the first logged error.
     assert f"aws_cloudwatch_log_group.{address}" in synth.only("aws_api_gateway_method_settings")["depends_on"]
 
@@ -101,5 +106,10 @@ def test_the_request_model_validates_the_handlers_own_id_rule(synth):
 
     rule = json.loads((PROJECT_ROOT / "handler" / "src" / "id-rule.json").read_text())
     schema = json.loads(synth.only("aws_api_gateway_model")["schema"])
-    assert schema["properties"]["id"] == {"type": "string", "minLength": rule["minLength"], "maxLength": rule["maxLength"], "pattern": rule["pattern"]}
+    assert schema["properties"]["id"] == {
+        "type": "string",
+        "minLength": rule["minLength"],
+        "maxLength": rule["maxLength"],
+        "pattern": rule["pattern"],
+    }
     assert schema["required"] == ["id"] and schema["additionalProperties"] is False

@@ -62,7 +62,9 @@ def test_viewers_and_the_api_sit_behind_waf_with_log4j_and_rate_rules(synth):
         f"${{aws_wafv2_web_acl.{address}.arn}}",
     )
     for _, acl in acls.values():
-        groups = {r["statement"]["managed_rule_group_statement"]["name"] for r in acl["rule"] if "managed_rule_group_statement" in r["statement"]}
+        groups = {
+            r["statement"]["managed_rule_group_statement"]["name"] for r in acl["rule"] if "managed_rule_group_statement" in r["statement"]
+        }
         assert {"AWSManagedRulesKnownBadInputsRuleSet", "AWSManagedRulesCommonRuleSet"} <= groups
         assert any("rate_based_statement" in r["statement"] for r in acl["rule"])
     assert len(synth.resources("aws_wafv2_web_acl_logging_configuration")) == 2

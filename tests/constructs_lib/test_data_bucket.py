@@ -31,7 +31,9 @@ def test_result_objects_get_a_default_governance_retention(synth, data):
 @pytest.mark.parametrize("kind", ["data", "logs"])
 def test_buckets_block_all_public_access(synth, request, kind):
     block = synth.on_bucket("aws_s3_bucket_public_access_block", request.getfixturevalue(kind))
-    assert all(block[flag] is True for flag in ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets"))
+    assert all(
+        block[flag] is True for flag in ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets")
+    )
 
 
 @pytest.mark.parametrize("kind", ["data", "logs"])
@@ -144,8 +146,12 @@ def test_grants_accumulate_on_the_bucket_policy_before_its_deny():
 
     def build(stack):
         bucket = _only(stack)
-        bucket.add_to_policy(Statement(sid="ReaderA", actions=["s3:GetObject"], resources=[bucket.objects_arn], principals={"Service": ["a.amazonaws.com"]}))
-        bucket.add_to_policy(Statement(sid="ReaderB", actions=["s3:GetObject"], resources=[bucket.objects_arn], principals={"Service": ["b.amazonaws.com"]}))
+        bucket.add_to_policy(
+            Statement(sid="ReaderA", actions=["s3:GetObject"], resources=[bucket.objects_arn], principals={"Service": ["a.amazonaws.com"]})
+        )
+        bucket.add_to_policy(
+            Statement(sid="ReaderB", actions=["s3:GetObject"], resources=[bucket.objects_arn], principals={"Service": ["b.amazonaws.com"]})
+        )
 
     assert [s["sid"] for s in _bucket_policy_statements(build)] == ["ReaderA", "ReaderB", "DenyInsecureTransport"]
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import zipfile
-
 import json
+import zipfile
 
 import pytest
 from cdktf import Testing
@@ -61,7 +60,9 @@ def test_package_holds_only_declared_handler_files_and_is_deterministic(tmp_path
         names = archive.namelist()
     handler_dir = PROJECT_ROOT / "handler"
     # The handler's own code only: no node_modules, tests, benchmarks or manifests.
-    assert sorted(names) == sorted(["index.js", *(f"src/{p.name}" for p in (handler_dir / "src").iterdir() if p.suffix in (".js", ".json"))])
+    assert sorted(names) == sorted(
+        ["index.js", *(f"src/{p.name}" for p in (handler_dir / "src").iterdir() if p.suffix in (".js", ".json"))]
+    )
 
 
 def test_function_deploys_the_built_package_with_its_hash(synth, tmp_path):

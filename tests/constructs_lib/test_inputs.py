@@ -71,7 +71,7 @@ def bad_value_plans(variables_only):
         return variables_only.plan({**VALID_INPUTS, variable: value}, plan_file=f"bad-{BAD_VALUES.index(case)}.plan")
 
     with ThreadPoolExecutor(max_workers=4) as pool:
-        return dict(zip(map(tuple, BAD_VALUES), pool.map(plan, BAD_VALUES)))
+        return dict(zip(map(tuple, BAD_VALUES), pool.map(plan, BAD_VALUES), strict=True))
 
 
 def test_stack_has_exactly_the_four_named_inputs(synth):

@@ -93,7 +93,11 @@ def test_bucket_policy_lets_only_the_distribution_read_and_denies_non_tls(aws, o
     result = f"arn:aws:s3:::{bucket}/results/order-1/r.json"
     tls = {"aws:SecureTransport": "true"}
     ours = {**tls, "aws:SourceArn": distribution["ARN"], "aws:SourceAccount": "123456789012"}
-    other_distribution = {**tls, "aws:SourceArn": "arn:aws:cloudfront::210987654321:distribution/EOTHER", "aws:SourceAccount": "210987654321"}
+    other_distribution = {
+        **tls,
+        "aws:SourceArn": "arn:aws:cloudfront::210987654321:distribution/EOTHER",
+        "aws:SourceAccount": "210987654321",
+    }
     requests = {
         "this distribution reads a result": (Request("cloudfront.amazonaws.com", "s3:GetObject", result, ours), ALLOWED),
         "another account's distribution": (Request("cloudfront.amazonaws.com", "s3:GetObject", result, other_distribution), IMPLICIT_DENY),
@@ -131,19 +135,43 @@ def test_log_bucket_takes_logs_only_from_this_accounts_delivery_services(aws, ou
         "s3:x-amz-acl": "bucket-owner-full-control",
     }
     requests = {
-        "S3 logging for the data bucket": (Request("logging.s3.amazonaws.com", "s3:PutObject", f"arn:aws:s3:::{bucket}/s3-access/x", s3_logs), ALLOWED),
+        "S3 logging for the data bucket": (
+            Request("logging.s3.amazonaws.com", "s3:PutObject", f"arn:aws:s3:::{bucket}/s3-access/x", s3_logs),
+            ALLOWED,
+        ),
         "S3 logging for another bucket": (
-            Request("logging.s3.amazonaws.com", "s3:PutObject", f"arn:aws:s3:::{bucket}/s3-access/x", {**s3_logs, "aws:SourceArn": "arn:aws:s3:::someone-else"}),
+            Request(
+                "logging.s3.amazonaws.com",
+                "s3:PutObject",
+                f"arn:aws:s3:::{bucket}/s3-access/x",
+                {**s3_logs, "aws:SourceArn": "arn:aws:s3:::someone-else"},
+            ),
             IMPLICIT_DENY,
         ),
-        "S3 logging outside its prefix": (Request("logging.s3.amazonaws.com", "s3:PutObject", f"arn:aws:s3:::{bucket}/cloudfront/x", s3_logs), IMPLICIT_DENY),
-        "CloudFront log delivery": (Request("delivery.logs.amazonaws.com", "s3:PutObject", f"arn:aws:s3:::{bucket}/cloudfront/x", delivery), ALLOWED),
+        "S3 logging outside its prefix": (
+            Request("logging.s3.amazonaws.com", "s3:PutObject", f"arn:aws:s3:::{bucket}/cloudfront/x", s3_logs),
+            IMPLICIT_DENY,
+        ),
+        "CloudFront log delivery": (
+            Request("delivery.logs.amazonaws.com", "s3:PutObject", f"arn:aws:s3:::{bucket}/cloudfront/x", delivery),
+            ALLOWED,
+        ),
         "log delivery for another delivery source of this account": (
-            Request("delivery.logs.amazonaws.com", "s3:PutObject", f"arn:aws:s3:::{bucket}/cloudfront/x", {**delivery, "aws:SourceArn": delivery["aws:SourceArn"] + "-other"}),
+            Request(
+                "delivery.logs.amazonaws.com",
+                "s3:PutObject",
+                f"arn:aws:s3:::{bucket}/cloudfront/x",
+                {**delivery, "aws:SourceArn": delivery["aws:SourceArn"] + "-other"},
+            ),
             IMPLICIT_DENY,
         ),
         "log delivery for another account": (
-            Request("delivery.logs.amazonaws.com", "s3:PutObject", f"arn:aws:s3:::{bucket}/cloudfront/x", {**delivery, "aws:SourceAccount": "210987654321"}),
+            Request(
+                "delivery.logs.amazonaws.com",
+                "s3:PutObject",
+                f"arn:aws:s3:::{bucket}/cloudfront/x",
+                {**delivery, "aws:SourceAccount": "210987654321"},
+            ),
             IMPLICIT_DENY,
         ),
         "an anonymous reader": (Request("anonymous", "s3:GetObject", f"arn:aws:s3:::{bucket}/cloudfront/x", tls), IMPLICIT_DENY),
@@ -187,6 +215,7 @@ def test_function_role_has_only_attached_least_privilege_policies(aws, outputs):
     table_arn = aws("dynamodb").describe_table(TableName=outputs["table_name"])["Table"]["TableArn"]
     log_group = f"/aws/lambda/{outputs['function_name']}"
     configuration = aws("lambda").get_function_configuration(FunctionName=outputs["function_name"])
+
     def as_list(value):
         return sorted(value) if isinstance(value, list) else [value]
 
@@ -216,7 +245,10 @@ def test_function_role_has_only_attached_least_privilege_policies(aws, outputs):
             Request(role, "logs:PutLogEvents", "arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/other:log-stream:x"),
             IMPLICIT_DENY,
         ),
-        "write its own logs": (Request(role, "logs:PutLogEvents", f"arn:aws:logs:us-east-1:123456789012:log-group:{log_group}:log-stream:s"), ALLOWED),
+        "write its own logs": (
+            Request(role, "logs:PutLogEvents", f"arn:aws:logs:us-east-1:123456789012:log-group:{log_group}:log-stream:s"),
+            ALLOWED,
+        ),
         "decrypt with the stack key": (Request(role, "kms:Decrypt", configuration["KMSKeyArn"]), IMPLICIT_DENY),
     }
     assert_decisions(requests, identity_policies=[document])
@@ -344,16 +376,19 @@ def test_topic_emails_the_alert_address_under_its_kms_key(aws, outputs):
     # kms:EncryptionContext keys, so that statement's condition is read instead.
     (logs,) = [s for s in policy["Statement"] if s["Sid"] == "CloudWatchLogsEncryptsThisAccountsLogGroups"]
     assert logs["Principal"] in ({"Service": "logs.us-east-1.amazonaws.com"}, {"Service": ["logs.us-east-1.amazonaws.com"]})
-    assert logs["Condition"] == {
-        "ArnLike": {"kms:EncryptionContext:aws:logs:arn": ["arn:aws:logs:us-east-1:123456789012:log-group:*"]}
-    }
+    assert logs["Condition"] == {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": ["arn:aws:logs:us-east-1:123456789012:log-group:*"]}}
 
 
 def test_alarms_notify_the_topic(aws, outputs):
     alarms = aws("cloudwatch").describe_alarms(AlarmNamePrefix=PREFIX)["MetricAlarms"]
     metrics = {(a["Namespace"], a["MetricName"]) for a in alarms}
-    assert {("AWS/Lambda", "Errors"), ("AWS/Lambda", "Throttles"), ("AWS/ApiGateway", "5XXError"),
-            ("AWS/DynamoDB", "ReadThrottleEvents"), ("e2e-check/DataProcessor", "HandlerErrors")} == metrics
+    assert {
+        ("AWS/Lambda", "Errors"),
+        ("AWS/Lambda", "Throttles"),
+        ("AWS/ApiGateway", "5XXError"),
+        ("AWS/DynamoDB", "ReadThrottleEvents"),
+        ("e2e-check/DataProcessor", "HandlerErrors"),
+    } == metrics
     for alarm in alarms:
         assert alarm["AlarmActions"] == [outputs["alert_topic_arn"]], alarm["AlarmName"]
     (metric_filter,) = aws("logs").describe_metric_filters(logGroupName=f"/aws/lambda/{outputs['function_name']}")["metricFilters"]

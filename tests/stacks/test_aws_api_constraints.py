@@ -21,9 +21,10 @@ tests/stacks/test_data_processing_stack.py::test_longest_valid_prefix_keeps_ever
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
-from typing import Any, Iterator
+from typing import Any
 
 import botocore.session
 import pytest

@@ -8,9 +8,7 @@ from typing import Any
 def planned(plan: dict[str, Any], resource_type: str) -> list[dict[str, Any]]:
     """The `after` values of every planned managed resource of a type."""
     return [
-        change["change"]["after"]
-        for change in plan["resource_changes"]
-        if change["type"] == resource_type and change["mode"] == "managed"
+        change["change"]["after"] for change in plan["resource_changes"] if change["type"] == resource_type and change["mode"] == "managed"
     ]
 
 

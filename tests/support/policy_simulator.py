@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import json
 import subprocess
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
+
 from stacks.facts import PROJECT_ROOT
 
 SCRIPT = Path(__file__).with_name("iam_simulate.js")
@@ -56,7 +58,9 @@ def decide(requests: Sequence[Request], resource_policy: Any = None, identity_po
     return json.loads(result.stdout)
 
 
-def assert_decisions(expected: Mapping[str, tuple[Request, str]], resource_policy: Any = None, identity_policies: Sequence[Any] = ()) -> None:
+def assert_decisions(
+    expected: Mapping[str, tuple[Request, str]], resource_policy: Any = None, identity_policies: Sequence[Any] = ()
+) -> None:
     """Each named request gets its expected decision (compared all at once, so a failure names every miss)."""
     decisions = decide([request for request, _ in expected.values()], resource_policy, identity_policies)
-    assert dict(zip(expected, decisions)) == {name: decision for name, (_, decision) in expected.items()}
+    assert dict(zip(expected, decisions, strict=True)) == {name: decision for name, (_, decision) in expected.items()}

@@ -10,8 +10,8 @@ import sys
 
 import pytest
 
-from tests.conftest import PROJECT_ROOT, run_main
 from synth import provider_fastpath
+from tests.conftest import PROJECT_ROOT, run_main
 
 
 def _tree(root):
