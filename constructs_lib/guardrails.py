@@ -59,7 +59,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import jsii
-from cdktf import Annotations, Aspects, IAspect, TerraformProvider, TerraformResource, TerraformStack
+from cdktf import Annotations, App, Aspects, IAspect, TerraformProvider, TerraformResource, TerraformStack
 from constructs import IConstruct, IValidation
 
 Severity = Literal["error", "warning"]
@@ -447,7 +447,10 @@ RULES: tuple[Rule, ...] = (
 def acknowledge(construct: IConstruct, rule_id: str, reason: str) -> None:
     """Accept `rule_id`'s findings on the resources at or under `construct`, for `reason`.
 
-    Recorded as construct metadata and checked at synth (see the module docstring)."""
+    Recorded as construct metadata and checked at synth (see the module docstring). Not on a
+    stack or an app: that would silence the rule everywhere, the opposite of an acknowledgement."""
+    if isinstance(construct, (TerraformStack, App)):
+        raise ValueError(f"acknowledge {rule_id} on the construct that owns the finding, not on the whole {construct.node.path or 'app'}")
     construct.node.add_metadata(_ACKNOWLEDGEMENT, {"rule": rule_id, "reason": reason})
 
 

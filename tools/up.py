@@ -6,7 +6,7 @@
     make down   terraform destroy, then stop the emulator
 
 Inputs: TF_VAR_ResourcePrefix, TF_VAR_DynamoDbReadCapacity, ... as for terraform; without them
-the prefix is "dataproc" and AlertEmail "ops@example.com". State, synth output and the
+the prefix keeps its default and AlertEmail is "ops@example.com". State, synth output and the
 emulator's log live in .local/.
 """
 
@@ -25,7 +25,8 @@ from tools.local_stack import LocalStack, proxy_event
 
 LOCAL_ROOT = PROJECT_ROOT / ".local"
 SESSION = LOCAL_ROOT / "session.json"
-DEFAULT_INPUTS = {"ResourcePrefix": "dataproc", "AlertEmail": "ops@example.com"}
+# The prefix keeps its default (constructs_lib/inputs.py); the alert email has none.
+DEFAULT_INPUTS = {"AlertEmail": "ops@example.com"}
 DEMO_ITEM = {"id": "demo-1", "name": "Demo item", "seededBy": "make up"}
 
 

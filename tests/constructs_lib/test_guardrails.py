@@ -416,3 +416,11 @@ def test_a_warning_rule_is_reported_but_does_not_fail_synthesis(capsys):
     assert {"constructPath": "broken/fine-bucket", "level": "@cdktf/warn", "message": line} in [
         {k: a[k] for k in ("constructPath", "level", "message")} for a in annotations
     ]
+
+
+def test_a_rule_cannot_be_acknowledged_for_a_whole_stack_or_app():
+    stack = _stack()
+    with pytest.raises(ValueError, match="not on the whole"):
+        acknowledge(stack, "GR2", "every policy in this stack may use wildcards")
+    with pytest.raises(ValueError, match="not on the whole"):
+        acknowledge(stack.node.scope, "GR2", "every policy in this app may use wildcards")
