@@ -1,8 +1,9 @@
 """The stack's fixed monthly cost before and after a plan, from the pricing table in tools/pricing.
 
-Only what costs money by merely existing is summed: web ACLs and their rules, KMS keys, alarms,
-the custom metrics log metric filters publish, and provisioned DynamoDB capacity. Everything else
-is priced by use; the review lists those unit prices beside the sum.
+Only what costs money by merely existing is summed: web ACLs and their rules, KMS keys, alarms
+(by the metrics they read and their resolution), the custom metrics log metric filters publish,
+and provisioned DynamoDB capacity. Everything else is priced by use; the review lists those unit
+prices beside the sum, each with the AWS pricing page it comes from.
 
 A key with automatic rotation costs more as it ages: each of its first two rotations keeps old key
 material at $1 a month. The review sums that too, as the cost once every key has rotated twice.
@@ -11,11 +12,16 @@ material at $1 a month. The review sums that too, as the cost once every key has
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
-PRICING = json.loads((Path(__file__).resolve().parent / "pricing" / "us-east-1.json").read_text())
+from stacks.facts import REGION
+
+# Prices of the one region the stack deploys in.
+PRICING_FILE = Path(__file__).resolve().parent / "pricing" / f"{REGION}.json"
+PRICING = json.loads(PRICING_FILE.read_text())
 
 
 def _price(name: str) -> float:
@@ -36,6 +42,17 @@ def _table(config: Mapping[str, Any]) -> float:
     return PRICING["hours_per_month"] * (reads * _price("dynamodb_rcu_hour") + writes * _price("dynamodb_wcu_hour"))
 
 
+def _alarm(config: Mapping[str, Any]) -> float:
+    """AWS bills an alarm per metric it reads: each metric of a metric-math alarm, and for an anomaly
+    detection alarm the band's two bounds too (3 for one metric); at the high-resolution price when
+    any of them is read more often than once a minute."""
+    metrics = [m for query in config.get("metric_query") or [] for m in query.get("metric") or []]
+    count = max(len(metrics), 1) + (2 if config.get("threshold_metric_id") else 0)
+    periods = [config.get("period"), *(m.get("period") for m in metrics)]
+    high_resolution = any(isinstance(p, int) and 0 < p < 60 for p in periods)
+    return count * _price("cloudwatch_alarm_high_resolution" if high_resolution else "cloudwatch_alarm")
+
+
 def _rotated_key_material(config: Mapping[str, Any]) -> float:
     """What a key's automatic rotations add once it has rotated twice (AWS charges only the first two)."""
     return 2 * _price("kms_key_rotation") if config.get("enable_key_rotation") else 0.0
@@ -45,7 +62,7 @@ def _rotated_key_material(config: Mapping[str, Any]) -> float:
 MONTHLY: dict[str, Callable[[Mapping[str, Any]], float]] = {
     "aws_wafv2_web_acl": _web_acl,
     "aws_kms_key": lambda config: _price("kms_key"),
-    "aws_cloudwatch_metric_alarm": lambda config: _price("cloudwatch_alarm"),
+    "aws_cloudwatch_metric_alarm": _alarm,
     "aws_cloudwatch_log_metric_filter": lambda config: _price("cloudwatch_custom_metric") * len(config.get("metric_transformation") or [1]),
     "aws_dynamodb_table": _table,
 }
@@ -92,6 +109,18 @@ def fixed_monthly_cost(changes: Iterable[Mapping[str, Any]]) -> Cost:
     )
 
 
+def as_json(cost: Cost) -> dict[str, Any]:
+    return {
+        "monthly_before": round(cost.before, 2),
+        "monthly_after": round(cost.after, 2),
+        # Once every KMS key has rotated twice: each rotation keeps key material at $1 a month.
+        "monthly_before_aged": round(cost.before + cost.later_before, 2),
+        "monthly_after_aged": round(cost.after + cost.later_after, 2),
+        "by_type": {t: {"monthly_before": round(b, 2), "monthly_after": round(a, 2)} for t, (b, a) in cost.by_type.items()},
+        "unit_prices": {"fixed": PRICING["fixed"], "usage": PRICING["usage"], "checked": PRICING["checked"]},
+    }
+
+
 def markdown(cost: Cost) -> list[str]:
     sign = "+" if cost.delta >= 0 else "-"
     aged = []
@@ -102,23 +131,27 @@ def markdown(cost: Cost) -> list[str]:
             "",
         ]
     lines = [
-        "### Cost (us-east-1, list prices)",
+        f"### Cost ({REGION}, list prices)",
         "",
         f"Fixed monthly cost: **${cost.before:,.2f} → ${cost.after:,.2f}** ({sign}${abs(cost.delta):,.2f} a month)",
         "",
         *aged,
         "<details>",
-        "<summary>By resource type, and the usage-priced parts</summary>",
+        "<summary>By resource type, and the unit prices with their AWS pricing pages</summary>",
         "",
         "| resource type | before | after |",
         "|---|---|---|",
         *[f"| {t} | ${b:,.2f} | ${a:,.2f} |" for t, (b, a) in cost.by_type.items()],
         "",
-        "| priced by use | USD | per |",
-        "|---|---|---|",
-        *[f"| {u['service']} | {u['usd']:g} | {u['per']} |" for u in PRICING["usage"]],
+        "| priced by existence | USD | per | source |",
+        "|---|---|---|---|",
+        *[f"| {name} | {p['usd']:g} | {p['per']} | <{p['source']}> |" for name, p in PRICING["fixed"].items()],
         "",
-        f"Prices from AWS's pricing pages, checked {PRICING['checked']} (`tools/pricing/us-east-1.json`).",
+        "| priced by use | USD | per | source |",
+        "|---|---|---|---|",
+        *[f"| {u['service']} | {u['usd']:g} | {u['per']} | <{u['source']}> |" for u in PRICING["usage"]],
+        "",
+        f"Prices from the AWS pricing pages linked above, checked {PRICING['checked']} (`tools/pricing/{PRICING_FILE.name}`).",
         "",
         "</details>",
         "",

@@ -10,7 +10,8 @@ with its attributes as `before → after` in a collapsed block: nested blocks by
 documents by statement, sensitive values masked, unknown ones "(known after apply)";
 replacements name the attributes that force them and Terraform's reason; moves, imports and
 forgets are shown as such, not as delete + create. The comment stays under GitHub's 65,536
-characters: details are truncated, with a note, before the risks or the summary would be.
+characters: details are truncated, with a note, before the risks or the summary would be, and
+when even the risks do not fit, fewer are listed (the count of each kind stays).
 With --fail-on-risk the exit code is 2 when any risk is flagged; with --fail-on-drift, 3 when
 anything drifted (`--format drift` prints only that section, for the drift-detection workflow).
 """
@@ -20,14 +21,16 @@ from __future__ import annotations
 import argparse
 import html
 import json
+import re
 import sys
 from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any
 
 from tools import plan_cost
-from tools.plan_risks import Risk, parse_policy, risks_of, statement_list
+from tools.plan_risks import KINDS, Risk, code, parse_policy, risks_of, statement_list, statement_sid
 
 GITHUB_COMMENT_LIMIT = 65_536
 UNKNOWN = "(known after apply)"
@@ -42,8 +45,11 @@ REPLACE_REASONS = {
     "replace_because_tainted": "replaced because it is tainted (a failed or interrupted create)",
     "replace_by_triggers": "replaced because a `replace_triggered_by` reference changed",
 }
-# Risks listed in the headline before the rest is counted: the headline must fit too.
+# Risks listed in the headline before the rest is counted; fewer when the comment would not fit.
 MAX_LISTED_RISKS = 200
+CODE_SPAN = re.compile(r"(`[^`\n]*`)")
+# Markdown that free text could start: links and images, emphasis, strikethrough, code.
+MARKDOWN_PUNCTUATION = re.compile(r"([\\\[\]*_~`!])")
 
 
 @dataclass(frozen=True)
@@ -133,7 +139,7 @@ def _shown_pair(was: Any, now: Any) -> tuple[str, str]:
     old, new = _text(was), _text(now)
     if len(old) <= VALUE_WIDTH and len(new) <= VALUE_WIDTH:
         return old, new
-    first = next((i for i, (a, b) in enumerate(zip(old, new)) if a != b), min(len(old), len(new)))
+    first = next((i for i, (a, b) in enumerate(zip(old, new, strict=False)) if a != b), min(len(old), len(new)))
     start = max(0, first - VALUE_WIDTH // 3)
 
     def cut(text: str) -> str:
@@ -152,7 +158,7 @@ def _statements(document: Any) -> dict[str, Any] | None:
         return None
     keyed: dict[str, Any] = {}
     for index, statement in enumerate(statement_list(parsed)):
-        sid = statement.get("Sid") if isinstance(statement, dict) else None
+        sid = statement_sid(statement)
         key = sid if sid and sid not in keyed else f"#{index}"
         keyed[key] = statement
     for field_name in ("Version", "Id"):
@@ -171,10 +177,13 @@ def _policy_changes(name: str, before: Any, after: Any) -> list[AttributeChange]
             continue
         label = key if key in ("Version", "Id") else f"statement {key}"
         shown_old, shown_new = _shown_pair(old.get(key), new.get(key))
-        changes.append(
-            AttributeChange(f"{name} {label}", shown_old if key in old else "(none)", shown_new if key in new else "(none)")
-        )
+        changes.append(AttributeChange(f"{name} {label}", shown_old if key in old else "(none)", shown_new if key in new else "(none)"))
     return changes
+
+
+def _inner(marks: Any, key: str) -> Any:
+    """The marks for one attribute (after_unknown or *_sensitive may be True for the whole object)."""
+    return marks if marks is True else marks.get(key) if isinstance(marks, dict) else None
 
 
 def _path_order(path: tuple) -> list[tuple[int, Any]]:
@@ -187,7 +196,8 @@ def attribute_changes(change: Mapping[str, Any]) -> list[AttributeChange]:
     before, after = body.get("before") or {}, body.get("after") or {}
     unknown, before_sensitive, after_sensitive = (body.get(k) or {} for k in ("after_unknown", "before_sensitive", "after_sensitive"))
     changes: list[AttributeChange] = []
-    for name in sorted(set(before) | set(after) | {k for k, v in unknown.items() if v}):
+    unknown_names = {k for k, v in unknown.items() if v} if isinstance(unknown, dict) else set()
+    for name in sorted(set(before) | set(after) | unknown_names):
         if name == "tags_all" and before.get(name) == after.get(name):
             continue
         old, new = before.get(name), after.get(name)
@@ -199,7 +209,7 @@ def attribute_changes(change: Mapping[str, Any]) -> list[AttributeChange]:
                 continue
         old_leaves = dict(_leaves(old, (name,), before_sensitive))
         new_leaves = dict(_leaves(new, (name,), after_sensitive, unknown))
-        new_leaves.update({path: None for path in _marked_paths(unknown.get(name), (name,)) if path not in new_leaves})
+        new_leaves.update({path: None for path in _marked_paths(_inner(unknown, name), (name,)) if path not in new_leaves})
         for path in sorted(old_leaves.keys() | new_leaves.keys(), key=_path_order):
             was, now = old_leaves.get(path), new_leaves.get(path)
             is_unknown = _marked(unknown, path)
@@ -222,23 +232,25 @@ def _resource_change(change: Mapping[str, Any]) -> ResourceChange:
     action = action_of(change)
     notes = []
     if change.get("previous_address"):
-        notes.append(f"moved from `{change['previous_address']}`")
+        notes.append(f"moved from {code(change['previous_address'])}")
     importing = change["change"].get("importing")
     if importing:
-        notes.append(f"imported (id `{importing.get('id', '?')}`)")
+        notes.append(f"imported (id {code(importing.get('id', '?'))})")
     reason = change.get("action_reason", "")
     if action == "replace":
         forced = [".".join(map(str, path)) for path in change["change"].get("replace_paths") or []]
         if reason in REPLACE_REASONS:
             notes.append(REPLACE_REASONS[reason])
         elif forced:
-            notes.append("replaced because " + ", ".join(f"`{p}`" for p in forced) + " cannot change in place")
+            notes.append("replaced because " + ", ".join(code(p) for p in forced) + " cannot change in place")
         if reason:
-            notes.append(f"reason: {reason}")
+            notes.append(f"reason: {code(reason)}")
     elif reason:
-        notes.append(f"reason: {reason}")
+        notes.append(f"reason: {code(reason)}")
     if action == "delete-deposed":
-        notes.append(f"an older object (deposed `{change['deposed']}`) left by an interrupted replacement is deleted; the current one stays")
+        notes.append(
+            f"an older object (deposed {code(change['deposed'])}) left by an interrupted replacement is deleted; the current one stays"
+        )
     if action == "forget":
         notes.append("removed from state only: the real resource stays")
     attributes = [] if action in ("delete", "forget") else attribute_changes(change)
@@ -259,22 +271,18 @@ class Review:
             "counts": dict(self.counts),
             "changes": [asdict(c) for c in self.changes],
             "drift": [asdict(c) for c in self.drift],
-            "cost": {
-                "monthly_before": round(self.cost.before, 2),
-                "monthly_after": round(self.cost.after, 2),
-                # Once every KMS key has rotated twice: each rotation keeps key material at $1 a month.
-                "monthly_before_aged": round(self.cost.before + self.cost.later_before, 2),
-                "monthly_after_aged": round(self.cost.after + self.cost.later_after, 2),
-            },
+            "cost": plan_cost.as_json(self.cost),
         }
 
-    def headline(self) -> list[str]:
+    def headline(self, listed: int = MAX_LISTED_RISKS) -> list[str]:
+        """The risks (the first `listed` of them), the summary and the cost."""
         lines = ["## Terraform plan review", ""]
         if self.risks:
-            lines += [f"### :warning: {len(self.risks)} risk(s)", ""]
-            lines += [f"- **{r.kind}** `{_cell(r.address)}`: {_inline(r.detail)}" for r in self.risks[:MAX_LISTED_RISKS]]
-            if len(self.risks) > MAX_LISTED_RISKS:
-                lines += [f"- …and {len(self.risks) - MAX_LISTED_RISKS} more (`--format json` lists them all)"]
+            by_kind = Counter(r.kind for r in self.risks)
+            lines += [f"### :warning: {len(self.risks)} risk(s): " + ", ".join(f"{by_kind[k]} {k}" for k in KINDS if by_kind[k]), ""]
+            lines += [f"- **{r.kind}** {code(r.address)}: {_inline(r.detail)}" for r in self.risks[:listed]]
+            if len(self.risks) > listed:
+                lines += [f"- …and {len(self.risks) - listed} more, not listed to fit the comment (`--format json` lists them all)"]
         else:
             lines += ["### No risks flagged"]
         counted = Counter()
@@ -282,13 +290,21 @@ class Review:
             for part in action.split("+"):  # import+update counts as an import and an update
                 counted["delete" if part == "delete-deposed" else part] += number
         shown = ["create", "update", "replace", "delete"] + sorted(a for a in counted if a not in ("create", "update", "replace", "delete"))
-        lines += ["", "### Changes", "", "**" + ", ".join(f"{counted.get(a, 0)} to {a}" for a in shown) + "**", ""]
+        lines += ["", "### Changes", "", "**" + ", ".join(f"{counted.get(a, 0)} to {_inline(a)}" for a in shown) + "**", ""]
         if self.drift:
             lines += [f"**{len(self.drift)} resource(s) changed outside Terraform** since the last apply (see Drift)", ""]
         return lines + plan_cost.markdown(self.cost)
 
+    def _fitting_headline(self, room: int) -> str:
+        """The headline listing as many risks as fit in `room` characters."""
+        listed = min(len(self.risks), MAX_LISTED_RISKS)
+        head = "\n".join(self.headline(listed)) + "\n"
+        while len(head) > room and listed:
+            listed -= 1
+            head = "\n".join(self.headline(listed)) + "\n"
+        return head
+
     def markdown(self, limit: int = GITHUB_COMMENT_LIMIT) -> str:
-        head = "\n".join(self.headline()) + "\n"
         sections = []
         if self.drift:
             sections.append("### Drift (changed outside Terraform)\n")
@@ -299,6 +315,7 @@ class Review:
         else:
             sections.append("No changes.\n")
         body, note = "", "\n_The remaining details are left out to fit GitHub's comment limit: see the plan in the job log._\n"
+        head = self._fitting_headline(limit - len(note))
         for section in sections:
             if len(head) + len(body) + len(section) + len(note) > limit:
                 return head + body + note
@@ -308,7 +325,10 @@ class Review:
     def drift_markdown(self, limit: int = GITHUB_COMMENT_LIMIT) -> str:
         if not self.drift:
             return "No drift: every resource matches the last apply.\n"
-        text, note = "### Drift (changed outside Terraform)\n\n", "\n_The rest is left out to fit GitHub's limit: see the plan in the job log._\n"
+        text, note = (
+            "### Drift (changed outside Terraform)\n\n",
+            "\n_The rest is left out to fit GitHub's limit: see the plan in the job log._\n",
+        )
         for section in map(_details, self.drift):
             if len(text) + len(section) + len(note) > limit:
                 return text + note
@@ -335,8 +355,13 @@ def _cell(text: str) -> str:
 
 
 def _inline(text: str) -> str:
-    """Free text (risk details, notes): one line, no HTML, no @mentions."""
-    return html.escape(" ".join(text.splitlines())).replace("@", "&#64;")
+    """Free text (risk details, notes): one line; its code spans (`plan_risks.code`, which hold every
+    value from the plan) kept as they are, and no HTML, Markdown or @mention in the rest."""
+    parts = CODE_SPAN.split(" ".join(text.splitlines()))
+    return "".join(
+        part if index % 2 else MARKDOWN_PUNCTUATION.sub(r"\\\1", html.escape(part)).replace("@", "&#64;")
+        for index, part in enumerate(parts)
+    )
 
 
 def review(plan: Mapping[str, Any]) -> Review:
@@ -358,7 +383,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fail-on-risk", action="store_true", help="exit 2 when any risk is flagged")
     parser.add_argument("--fail-on-drift", action="store_true", help="exit 3 when something changed outside Terraform")
     parser.add_argument("--format", choices=("markdown", "json", "drift"), default="markdown", help="drift: only the drift section")
-    parser.add_argument("--limit", type=int, default=GITHUB_COMMENT_LIMIT, help="characters the Markdown may use (less what the caller adds)")
+    parser.add_argument(
+        "--limit", type=int, default=GITHUB_COMMENT_LIMIT, help="characters the Markdown may use (less what the caller adds)"
+    )
     args = parser.parse_args(argv)
     result = review(json.loads(args.plan_json.read_text()))
     if args.format == "json":

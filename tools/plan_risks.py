@@ -3,26 +3,52 @@
 Each rule reads one planned change (`resource_changes[]` of `terraform show -json`) and yields
 `Risk`s that say what changes and why it is risky. The rules:
 
-| kind | flags |
-|---|---|
-| stateful | deletion or replacement of a table, bucket, KMS key (with its deletion window) or log group (its data goes with it) |
-| iam | IAM policies: every Allow that is new or different (actions added, NotAction, resources, principals, conditions), Denies removed, actions removed; inline or `managed_policy_arns` policies on roles; policy attachments added or removed |
-| exposure | a public access block relaxed; a bucket policy allowing principal "*"; an API method no longer requiring a key or authorization, or a new method needing neither; http allowed to viewers; a Lambda permission without a source ARN; a WAF association or a distribution's web ACL removed; WAF rules that stop blocking; a web ACL's default action from block to allow |
-| protection | deletion protection or point-in-time recovery switched off; versioning suspended or removed; Object Lock retention removed or shortened, or COMPLIANCE → GOVERNANCE; encryption removed or changed; log retention shortened; a customer-managed key removed from a log group, topic or queue |
-| alerting | an alarm's actions removed or disabled; an alarm, its topic or subscription deleted |
-| tags | `Environment=Production` missing or drifting away |
+Kinds and what each flags:
 
+- stateful: deletion or replacement of a table, bucket, KMS key (with its deletion window) or log
+  group, and deletion of such an object left deposed by an interrupted replacement (its data goes
+  with it).
+- iam: IAM policies and resource policies (KMS key, bucket, topic and queue policies; a bucket,
+  topic or queue policy deleted): every Allow that is new or wider (actions, NotAction, resources,
+  principals such as `*` or another account, conditions removed or changed), an Allow only
+  narrowed worded as narrowed, Denies removed or changed (narrowed, made conditional), actions no
+  longer allowed; a policy known only after apply (unless AWS supplies the default), sensitive or
+  unreadable; inline or `managed_policy_arns` policies on roles; policy attachments added or
+  removed.
+- exposure: a public access block relaxed; a new or changed Allow to principal `*` in a resource
+  or trust policy; an API method no longer requiring a key or authorization, or a new method
+  needing neither; http allowed to viewers; a Lambda permission without a source ARN, or for `*`
+  or an account; a WAF association or a distribution's web ACL removed; WAF rules that stop
+  blocking (a rule's action to count or allow, a rule group to count, a rule inside a managed
+  group overridden to count or allow); a web ACL's default action from block to allow.
+- protection: deletion protection or point-in-time recovery switched off; `force_destroy`
+  switched on for a bucket; versioning suspended or removed; Object Lock retention removed or
+  shortened (days or years), or COMPLIANCE → GOVERNANCE; a table's KMS encryption switched off or
+  its key changed; a bucket's default encryption removed, or its algorithm or key changed; log
+  retention shortened (from never expiring too); the customer-managed key of a log group, topic,
+  queue or function removed or changed.
+- alerting: an alarm's actions (alarm, OK or insufficient-data) removed, on update or
+  replacement, or disabled; an alarm, its topic or subscription deleted.
+- tags: `Environment=Production` missing or drifting away.
+
+Rules judge what happens to the object: a move or an import that also updates is an update.
 Sensitive values (before_sensitive/after_sensitive) are masked before any rule reads them, so no
-risk can quote one.
+risk can quote one. Every value a risk quotes from the plan is in a code span (`code`), so no
+value can add Markdown or HTML to the comment.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import re
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any
+
 from stacks.facts import REQUIRED_TAGS
 
+KINDS = ("stateful", "iam", "exposure", "protection", "alerting", "tags")
 STATEFUL = {"aws_dynamodb_table", "aws_s3_bucket", "aws_kms_key", "aws_cloudwatch_log_group"}
 IAM_POLICY_ATTRIBUTES = {
     "aws_iam_policy": "policy",
@@ -31,14 +57,38 @@ IAM_POLICY_ATTRIBUTES = {
     "aws_iam_group_policy": "policy",
     "aws_iam_role": "assume_role_policy",
 }
+# Resources that are one resource policy: deleting one takes its Denies with it.
+POLICY_RESOURCES = {"aws_s3_bucket_policy", "aws_sns_topic_policy", "aws_sqs_queue_policy"}
+# Resources with a policy AWS supplies when none is set: an unknown one there grants nothing new.
+COMPUTED_POLICIES = {"aws_kms_key", "aws_sns_topic", "aws_sqs_queue"}
+RESOURCE_POLICY_ATTRIBUTES = dict.fromkeys(sorted(POLICY_RESOURCES | COMPUTED_POLICIES), "policy")
+# Policies whose principals are outside the account's IAM: who they let in is exposure.
+PRINCIPAL_POLICIES = {**RESOURCE_POLICY_ATTRIBUTES, "aws_iam_role": "assume_role_policy"}
 ATTACHMENTS = {
     "aws_iam_role_policy_attachment",
     "aws_iam_user_policy_attachment",
     "aws_iam_group_policy_attachment",
     "aws_iam_policy_attachment",
 }
+# The attribute that names a resource's customer-managed key.
+KEY_ATTRIBUTES = {
+    "aws_cloudwatch_log_group": "kms_key_id",
+    "aws_sns_topic": "kms_master_key_id",
+    "aws_sqs_queue": "kms_master_key_id",
+    "aws_lambda_function": "kms_key_arn",
+}
+ALARM_ACTIONS = (
+    ("alarm_actions", "alarm actions"),
+    ("ok_actions", "OK actions"),
+    ("insufficient_data_actions", "insufficient-data actions"),
+)
+WAF_STOPPING_ACTIONS = ("block", "captcha", "challenge")
 SENSITIVE = "(sensitive)"
 PUBLIC_ACCESS_FLAGS = ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets")
+ANYONE = {"*", "AWS:*"}
+# A risk lists this many values, or policy changes, and counts the rest: the comment must fit.
+LISTED = 10
+CODE_WIDTH = 200
 
 
 @dataclass(frozen=True)
@@ -48,16 +98,39 @@ class Risk:
     detail: str
 
 
+def code(value: Any) -> str:
+    """A value from the plan as a Markdown code span: nothing in it can end the span, break the
+    line or render as Markdown or HTML (GitHub shows a code span's text as it is)."""
+    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+    text = " ".join(text.split()).replace("`", "'")
+    return f"`{text[:CODE_WIDTH]}{'…' if len(text) > CODE_WIDTH else ''}`"
+
+
+def listing(values: list[Any]) -> str:
+    """The first values as code spans, the rest counted."""
+    shown = ", ".join(code(v) for v in values[:LISTED])
+    return shown + (f" and {len(values) - LISTED} more" if len(values) > LISTED else "")
+
+
+def _blocks(value: Any) -> list[dict[str, Any]]:
+    """A block list's elements; none when it is absent, masked or unknown."""
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
+def _strings(value: Any) -> list[str]:
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
+
+
 @dataclass(frozen=True)
 class _Change:
     address: str
     type: str
-    action: str
+    action: str  # create, update, replace, delete or delete-deposed: a move or import is not a risk
     before: Mapping[str, Any]
     after: Mapping[str, Any]
-    unknown: Mapping[str, Any]
+    unknown: Any  # after_unknown: True when the whole object is unknown
 
-    def first(self, side: Mapping[str, Any], *path: Any) -> Any:
+    def first(self, side: Any, *path: Any) -> Any:
         """A nested value; a block (a list in plan JSON) stands for its first element."""
         value: Any = side
         for step in path:
@@ -66,8 +139,35 @@ class _Change:
             value = value.get(step) if isinstance(value, dict) else None
         return value
 
+    def unknown_at(self, *path: Any) -> bool:
+        """Whether after_unknown marks the value at `path` or a block around it."""
+        marks = self.unknown
+        for step in path:
+            if isinstance(marks, list):
+                marks = marks[0] if marks else None
+            if marks is True:
+                return True
+            marks = marks.get(step) if isinstance(marks, dict) else None
+        return marks is True
+
     def switched_off(self, *path: Any) -> bool:
         return self.first(self.before, *path) is True and self.first(self.after, *path) is False
+
+    def switched_on(self, *path: Any) -> bool:
+        return self.first(self.before, *path) is False and self.first(self.after, *path) is True
+
+    def replaced_value(self, *path: Any) -> tuple[Any, Any] | None:
+        """Before and after of a value set before that changes, when after is known."""
+        old, new = self.first(self.before, *path), self.first(self.after, *path)
+        return None if not old or old == new or self.unknown_at(*path) else (old, new)
+
+
+def base_action(action: str) -> str:
+    """What happens to the object, without the move or import that may come with it."""
+    return "+".join(part for part in action.split("+") if part not in ("move", "import")) or action
+
+
+# ---- policy documents -------------------------------------------------------------------------
 
 
 def parse_policy(document: Any) -> dict[str, Any] | None:
@@ -87,6 +187,12 @@ def statement_list(policy: Mapping[str, Any]) -> list[Any]:
     return statements if isinstance(statements, list) else [statements]
 
 
+def statement_sid(statement: Any) -> str | None:
+    """A statement's Sid when it is a usable name (a malformed policy may hold a list there)."""
+    sid = statement.get("Sid") if isinstance(statement, dict) else None
+    return sid if isinstance(sid, str) and sid else None
+
+
 def _statements(document: Any) -> list[dict[str, Any]] | None:
     """A policy's statements; None when unknown, sensitive or not a policy document."""
     policy = parse_policy(document)
@@ -101,173 +207,361 @@ def _as_set(value: Any) -> set[str]:
     return {json.dumps(v, sort_keys=True) if not isinstance(v, str) else v for v in (value if isinstance(value, list) else [value])}
 
 
+def _principals(value: Any) -> set[str]:
+    """A Principal as `type:id` strings; a bare "*" is anyone, as `AWS:*` is."""
+    if isinstance(value, dict):
+        return {f"{kind}:{identity}" for kind, identities in value.items() for identity in _as_set(identities)}
+    return _as_set(value)
+
+
+def _values(statement: Mapping[str, Any], key: str) -> set[str]:
+    return _principals(statement.get(key)) if key.endswith("Principal") else _as_set(statement.get(key))
+
+
+def _covered(value: str, patterns: set[str], key: str) -> bool:
+    """Whether one of `patterns` (IAM wildcards * and ?) already grants `value`; actions ignore case."""
+    fold = str.lower if key == "Action" else str
+    return any(re.fullmatch(re.escape(fold(p)).replace(r"\*", ".*").replace(r"\?", "."), fold(value)) for p in patterns)
+
+
 def _canonical(statement: Mapping[str, Any]) -> str:
-    return json.dumps({k: sorted(_as_set(v)) if isinstance(v, (list, str)) else v for k, v in statement.items() if k != "Sid"}, sort_keys=True)
+    return json.dumps(
+        {k: sorted(_as_set(v)) if isinstance(v, (list, str)) else v for k, v in statement.items() if k != "Sid"}, sort_keys=True
+    )
+
+
+def _effect(statement: Mapping[str, Any]) -> Any:
+    return statement.get("Effect", "Allow")
+
+
+# Keys an Allow grants by, in the order a risk names them; the Not- keys grant what they leave out.
+GRANT_KEYS = (
+    ("Action", "added"),
+    ("NotAction", "every action but"),
+    ("Resource", "on"),
+    ("NotResource", "on everything but"),
+    ("Principal", "to"),
+    ("NotPrincipal", "to everyone but"),
+)
+
+
+def _allow_change(name: str, statement: Mapping[str, Any], before: Mapping[str, Any]) -> str:
+    """What a new or changed Allow grants beyond its counterpart `before`; when it grants nothing
+    more, how it was narrowed (worded as such: a narrowing can break callers, not let anyone in)."""
+    grants, narrowed = [], []
+    for key, label in GRANT_KEYS:
+        new, old = _values(statement, key), _values(before, key)
+        if key.startswith("Not"):
+            if new != old:
+                grants.append(f"{label} {listing(sorted(new))}")
+            continue
+        wider = sorted(v for v in new if not _covered(v, old, key))
+        if wider:
+            grants.append(f"{label} {listing(wider)}" + (" (anyone)" if key == "Principal" and ANYONE & set(wider) else ""))
+        elif new != old:
+            narrowed.append(f"{key} now {listing(sorted(new))}")
+    old_condition, new_condition = before.get("Condition") or None, statement.get("Condition") or None
+    if old_condition and old_condition != new_condition:
+        grants.append("conditions " + ("removed" if not new_condition else "changed"))
+    elif new_condition and not old_condition and before:
+        narrowed.append("conditions added")
+    if grants:
+        return f"allow {code(name)}: " + "; ".join(grants)
+    return f"allow {code(name)} narrowed: " + "; ".join(narrowed) if narrowed else f"allow {code(name)}: changed"
+
+
+def _keyed(statements: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Statements by name: a statement's counterpart has its Sid, or its position when it has none."""
+    return {statement_sid(s) or f"#{i}": s for i, s in enumerate(statements)}
+
+
+def _changed_allows(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> Iterator[tuple[str, dict[str, Any], dict[str, Any]]]:
+    """Each Allow of `new` that `old` does not hold as it is: its name, itself and its counterpart."""
+    old_set, old_by_key = {_canonical(s) for s in old}, _keyed(old)
+    for index, statement in enumerate(new):
+        if _effect(statement) == "Allow" and _canonical(statement) not in old_set:
+            name = statement_sid(statement) or f"#{index}"
+            yield name, statement, old_by_key.get(name) or {}
+
+
+def _deny_changes(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> Iterator[str]:
+    """Denies gone or changed (narrowed or made conditional: either may let through what they stopped)."""
+    new_set, new_by_key = {_canonical(s) for s in new}, _keyed(new)
+    for index, statement in enumerate(old):
+        if _effect(statement) != "Deny" or _canonical(statement) in new_set:
+            continue
+        name = statement_sid(statement) or f"#{index}"
+        counterpart = new_by_key.get(name)
+        if counterpart is None or _effect(counterpart) != "Deny":
+            yield f"deny {code(name)} removed"
+        else:
+            keys = sorted(
+                k for k in statement.keys() | counterpart.keys() if k != "Sid" and _as_set(statement.get(k)) != _as_set(counterpart.get(k))
+            )
+            yield f"deny {code(name)} changed ({', '.join(keys)})"
 
 
 def _policy_widening(old_document: Any, new_document: Any) -> list[str]:
-    """How a policy changed, in the terms that matter: every Allow that is new or different, with
-    what it grants (actions added, NotAction, resources, principals, conditions); Denies removed;
-    actions no longer allowed."""
+    """How a policy changed, in the terms that matter: every Allow that is new or wider, with what
+    it grants (actions added, NotAction, resources, principals, conditions), or how it narrowed;
+    Denies removed or changed; actions no longer allowed."""
     old, new = _statements(old_document) or [], _statements(new_document) or []
-    old_set = {_canonical(s) for s in old}
-    # A statement's counterpart: the old one with its Sid, or at its position when it has none.
-    old_by_key = {s.get("Sid") or f"#{i}": s for i, s in enumerate(old)}
-    parts = []
-    for index, statement in enumerate(new):
-        if statement.get("Effect", "Allow") != "Allow" or _canonical(statement) in old_set:
-            continue
-        name = statement.get("Sid") or f"#{index}"
-        before = old_by_key.get(name) or {}
-        grants = []
-        added_actions = _as_set(statement.get("Action")) - _as_set(before.get("Action"))
-        if added_actions:
-            grants.append("added " + ", ".join(f"`{a}`" for a in sorted(added_actions)))
-        for key, label in (("NotAction", "every action but"), ("Resource", "on"), ("NotResource", "on everything but"), ("Principal", "to"), ("NotPrincipal", "to everyone but")):
-            if key in statement and _as_set(statement.get(key)) != _as_set(before.get(key)):
-                grants.append(f"{label} " + ", ".join(f"`{v}`" for v in sorted(_as_set(statement[key]))))
-        if _as_set(statement.get("Condition")) != _as_set(before.get("Condition")):
-            grants.append("conditions " + ("removed" if not statement.get("Condition") else "changed"))
-        parts.append(f"allow {name}: " + ("; ".join(grants) or "changed"))
-    new_set = {_canonical(s) for s in new}
-    for statement in old:
-        if statement.get("Effect") == "Deny" and _canonical(statement) not in new_set:
-            parts.append(f"deny {statement.get('Sid') or 'unnamed'} removed")
-    allowed = lambda statements: set().union(*(_as_set(s.get("Action")) for s in statements if s.get("Effect", "Allow") == "Allow"))  # noqa: E731
+    parts = [_allow_change(name, statement, before) for name, statement, before in _changed_allows(old, new)]
+    parts += _deny_changes(old, new)
+    allowed = lambda statements: set().union(*(_as_set(s.get("Action")) for s in statements if _effect(s) == "Allow"))  # noqa: E731
     removed = allowed(old) - allowed(new)
     if removed:
-        parts.append("removed " + ", ".join(f"`{a}`" for a in sorted(removed)))
+        parts.append("removed " + listing(sorted(removed)))
     return parts
 
 
-def _principal_is_anyone(principal: Any) -> bool:
-    if principal == "*":
-        return True
-    if isinstance(principal, dict):
-        values = principal.get("AWS", [])
-        return values == "*" or (isinstance(values, list) and "*" in values)
-    return False
+def _policy_risks(c: _Change, attribute: str) -> Iterator[Risk]:
+    """The IAM risk of a policy document's change: what it grants, or why that cannot be shown."""
+    new = c.after.get(attribute)
+    if c.unknown_at(attribute):
+        if c.type not in COMPUTED_POLICIES:
+            yield Risk("iam", c.address, f"{c.action}: the {attribute} is known only after apply")
+    elif new == SENSITIVE or c.before.get(attribute) == SENSITIVE:
+        yield Risk("iam", c.address, f"{c.action}: the {attribute} is sensitive, so its change is not shown")
+    elif _statements(new) is None and new is not None:
+        yield Risk("iam", c.address, f"{c.action}: the {attribute} is not a readable policy document")
+    else:
+        parts = _policy_widening(c.before.get(attribute), new)
+        if len(parts) > LISTED:
+            parts = parts[:LISTED] + [f"and {len(parts) - LISTED} more changes"]
+        if parts:
+            yield Risk("iam", c.address, f"{c.action}: " + "; ".join(parts))
+
+
+# ---- the rules --------------------------------------------------------------------------------
 
 
 def _stateful(c: _Change) -> Iterator[Risk]:
-    if c.type in STATEFUL and c.action in ("delete", "replace"):
+    if c.type in STATEFUL and c.action in ("delete", "replace", "delete-deposed"):
         detail = f"{c.action} of a stateful {c.type}: its data goes with it"
         if c.type == "aws_kms_key":
-            window = c.before.get("deletion_window_in_days") or 30  # AWS's default
-            detail += f"; the key is scheduled for deletion in {window} days, and what it encrypted becomes unreadable"
+            window = c.before.get("deletion_window_in_days")
+            days = window if isinstance(window, int) and window > 0 else 30  # AWS's default
+            detail += f"; the key is scheduled for deletion in {days} days, and what it encrypted becomes unreadable"
         yield Risk("stateful", c.address, detail)
 
 
 def _iam(c: _Change) -> Iterator[Risk]:
-    if c.type in IAM_POLICY_ATTRIBUTES and c.action in ("create", "update", "replace"):
-        attribute = IAM_POLICY_ATTRIBUTES[c.type]
-        new = c.after.get(attribute)
-        if c.unknown.get(attribute):
-            yield Risk("iam", c.address, f"{c.action}: the {attribute} is known only after apply")
-        elif new == SENSITIVE or c.before.get(attribute) == SENSITIVE:
-            yield Risk("iam", c.address, f"{c.action}: the {attribute} is sensitive, so its change is not shown")
-        elif _statements(new) is None and new is not None:
-            yield Risk("iam", c.address, f"{c.action}: the {attribute} is not a readable policy document")
-        else:
-            parts = _policy_widening(c.before.get(attribute), new)
-            if parts:
-                yield Risk("iam", c.address, f"{c.action}: " + "; ".join(parts))
+    policy = IAM_POLICY_ATTRIBUTES.get(c.type) or RESOURCE_POLICY_ATTRIBUTES.get(c.type)
+    if policy and (c.action in ("create", "update", "replace") or (c.action == "delete" and c.type in POLICY_RESOURCES)):
+        yield from _policy_risks(c, policy)
     if c.type == "aws_iam_role" and c.action in ("create", "update", "replace"):
         if c.after.get("inline_policy") not in (None, [], c.before.get("inline_policy")):
             yield Risk("iam", c.address, "inline policies changed (they bypass policy attachments and their review)")
-        if set(c.after.get("managed_policy_arns") or []) - set(c.before.get("managed_policy_arns") or []):
-            yield Risk("iam", c.address, "managed policies attached through managed_policy_arns")
+        if set(_strings(c.after.get("managed_policy_arns"))) - set(_strings(c.before.get("managed_policy_arns"))):
+            yield Risk("iam", c.address, "managed policies attached through `managed_policy_arns`")
     if c.type in ATTACHMENTS and c.action in ("create", "delete", "replace"):
         arn = c.after.get("policy_arn") or c.before.get("policy_arn") or "(known after apply)"
-        yield Risk("iam", c.address, f"{c.action} of a policy attachment ({arn})")
+        yield Risk("iam", c.address, f"{c.action} of a policy attachment ({code(arn)})")
 
 
-def _exposure(c: _Change) -> Iterator[Risk]:
-    if c.type == "aws_s3_bucket_public_access_block":
-        relaxed = [flag for flag in PUBLIC_ACCESS_FLAGS if c.action == "delete" or (c.after.get(flag) is False and c.before.get(flag) is not False)]
-        if relaxed:
-            yield Risk("exposure", c.address, "public access block relaxed: " + ", ".join(relaxed))
-    if c.type == "aws_s3_bucket_policy":
-        for statement in _statements(c.after.get("policy")) or []:
-            if statement.get("Effect") == "Allow" and _principal_is_anyone(statement.get("Principal")):
-                yield Risk("exposure", c.address, f"bucket policy allows principal \"*\" ({statement.get('Sid', 'statement')})")
-    if c.type == "aws_api_gateway_method" and c.action in ("update", "replace"):
+def _open_to_anyone(c: _Change) -> Iterator[Risk]:
+    """Allows to principal "*" that are new or changed: anyone on the internet, bar conditions."""
+    attribute = PRINCIPAL_POLICIES.get(c.type)
+    if not attribute or c.action not in ("create", "update", "replace"):
+        return
+    old, new = _statements(c.before.get(attribute)) or [], _statements(c.after.get(attribute)) or []
+    opened = [name for name, statement, _ in _changed_allows(old, new) if ANYONE & _principals(statement.get("Principal"))]
+    if opened:
+        yield Risk("exposure", c.address, f"the {attribute} allows principal `*` (anyone): " + listing(opened))
+
+
+def _lambda_permission(c: _Change) -> Iterator[Risk]:
+    if c.type != "aws_lambda_permission" or c.action not in ("create", "update", "replace"):
+        return
+    principal = c.after.get("principal")
+    if not c.after.get("source_arn") and not c.unknown_at("source_arn"):
+        yield Risk("exposure", c.address, f"lets {code(principal)} invoke the function from any source (no `source_arn`)")
+    # A service principal is AWS's; "*" or an account (an ID or an ARN) is someone's.
+    if isinstance(principal, str) and not principal.endswith(".amazonaws.com") and principal != c.before.get("principal"):
+        yield Risk("exposure", c.address, f"lets {'anyone' if principal == '*' else 'account'} {code(principal)} invoke the function")
+
+
+def _first_block(config: Mapping[str, Any], name: str) -> dict[str, Any]:
+    """A nested block's first element; empty when there is none (an absent block is [] in plan JSON)."""
+    return (_blocks(config.get(name)) or [{}])[0]
+
+
+def _waf_blocking(side: Mapping[str, Any]) -> set[str]:
+    """Rules that stop requests: a block, CAPTCHA or challenge action, or a rule group not overridden to count."""
+    names = set()
+    for rule in _blocks(side.get("rule")):
+        if _first_block(rule, "override_action").get("none") or any(_first_block(rule, "action").get(a) for a in WAF_STOPPING_ACTIONS):
+            names.add(str(rule.get("name")))
+    return names
+
+
+def _waf_relaxed(side: Mapping[str, Any]) -> set[str]:
+    """`group/rule` for each rule inside a managed rule group overridden to count or allow."""
+    names = set()
+    for rule in _blocks(side.get("rule")):
+        group = _first_block(_first_block(rule, "statement"), "managed_rule_group_statement")
+        for inner in _blocks(group.get("rule_action_override")):
+            used = _first_block(inner, "action_to_use")
+            if used.get("count") or used.get("allow"):
+                names.add(f"{rule.get('name')}/{inner.get('name')}")
+    return names
+
+
+def _public_access_block(c: _Change) -> Iterator[Risk]:
+    relaxed = [
+        flag for flag in PUBLIC_ACCESS_FLAGS if c.action == "delete" or (c.after.get(flag) is False and c.before.get(flag) is not False)
+    ]
+    if relaxed:
+        yield Risk("exposure", c.address, "public access block relaxed: " + ", ".join(relaxed))
+
+
+def _api_method(c: _Change) -> Iterator[Risk]:
+    if c.action in ("update", "replace"):
         if c.after.get("api_key_required") is False and c.before.get("api_key_required") is True:
             yield Risk("exposure", c.address, "the method no longer requires an API key")
         if c.after.get("authorization") == "NONE" and c.before.get("authorization") not in (None, "NONE"):
-            yield Risk("exposure", c.address, f"the method no longer requires {c.before.get('authorization')} authorization")
-    if c.type == "aws_api_gateway_method" and c.action == "create" and c.after.get("api_key_required") is False and c.after.get("authorization") == "NONE":
-        yield Risk("exposure", c.address, f"a new {c.after.get('http_method')} method that needs neither an API key nor authorization")
-    if c.type == "aws_cloudfront_distribution":
-        behaviors = (c.after.get("default_cache_behavior") or []) + (c.after.get("ordered_cache_behavior") or [])
-        if any(isinstance(b, dict) and b.get("viewer_protocol_policy") == "allow-all" for b in behaviors):
-            yield Risk("exposure", c.address, "a cache behavior lets viewers use http (allow-all)")
-        if c.before.get("web_acl_id") and not c.after.get("web_acl_id") and not c.unknown.get("web_acl_id"):
-            yield Risk("exposure", c.address, "the distribution's WAF web ACL is removed")
-    if c.type == "aws_lambda_permission" and c.action in ("create", "update", "replace"):
-        if not c.after.get("source_arn") and not c.unknown.get("source_arn"):
-            yield Risk("exposure", c.address, f"lets {c.after.get('principal')} invoke the function from any source (no source_arn)")
-    if c.type == "aws_wafv2_web_acl_association" and c.action == "delete":
-        yield Risk("exposure", c.address, "a WAF web ACL is removed from the resource it protected")
-    if c.type == "aws_wafv2_web_acl" and c.action in ("update", "replace"):
-        def blocking(side: Mapping[str, Any]) -> set[str]:
-            """Rules that block: managed groups not overridden to count, and rules whose action is not count."""
-            names = set()
-            for rule in side.get("rule") or []:
-                override = (rule.get("override_action") or [{}])[0] or {}
-                action = (rule.get("action") or [{}])[0] or {}
-                if not override.get("count") and not action.get("count"):
-                    names.add(rule.get("name"))
-            return names
+            yield Risk("exposure", c.address, f"the method no longer requires {code(c.before.get('authorization'))} authorization")
+    if c.action == "create" and c.after.get("api_key_required") is False and c.after.get("authorization") == "NONE":
+        yield Risk(
+            "exposure", c.address, f"a new {code(c.after.get('http_method'))} method that needs neither an API key nor authorization"
+        )
 
-        weakened = blocking(c.before) - blocking(c.after)
-        if weakened:
-            yield Risk("exposure", c.address, "WAF rules no longer block: " + ", ".join(f"`{n}`" for n in sorted(weakened)))
-        # An absent block is an empty list in plan JSON.
-        if c.first(c.before, "default_action", "block") and c.first(c.after, "default_action", "allow"):
-            yield Risk("exposure", c.address, "the web ACL's default action changes from block to allow")
+
+def _distribution(c: _Change) -> Iterator[Risk]:
+    behaviors = _blocks(c.after.get("default_cache_behavior")) + _blocks(c.after.get("ordered_cache_behavior"))
+    if any(b.get("viewer_protocol_policy") == "allow-all" for b in behaviors):
+        yield Risk("exposure", c.address, "a cache behavior lets viewers use http (allow-all)")
+    if c.before.get("web_acl_id") and not c.after.get("web_acl_id") and not c.unknown_at("web_acl_id"):
+        yield Risk("exposure", c.address, "the distribution's WAF web ACL is removed")
+
+
+def _web_acl_association(c: _Change) -> Iterator[Risk]:
+    if c.action == "delete":
+        yield Risk("exposure", c.address, "a WAF web ACL is removed from the resource it protected")
+
+
+def _web_acl(c: _Change) -> Iterator[Risk]:
+    if c.action not in ("update", "replace"):
+        return
+    weakened = (_waf_blocking(c.before) - _waf_blocking(c.after)) | (_waf_relaxed(c.after) - _waf_relaxed(c.before))
+    if weakened:
+        yield Risk("exposure", c.address, "WAF rules no longer block: " + listing(sorted(weakened)))
+    # An absent block is an empty list in plan JSON.
+    if c.first(c.before, "default_action", "block") and c.first(c.after, "default_action", "allow"):
+        yield Risk("exposure", c.address, "the web ACL's default action changes from block to allow")
+
+
+_EXPOSURE_BY_TYPE: dict[str, Callable[[_Change], Iterator[Risk]]] = {
+    "aws_s3_bucket_public_access_block": _public_access_block,
+    "aws_api_gateway_method": _api_method,
+    "aws_cloudfront_distribution": _distribution,
+    "aws_wafv2_web_acl_association": _web_acl_association,
+    "aws_wafv2_web_acl": _web_acl,
+}
+
+
+def _exposure(c: _Change) -> Iterator[Risk]:
+    if c.type in _EXPOSURE_BY_TYPE:
+        yield from _EXPOSURE_BY_TYPE[c.type](c)
+    yield from _open_to_anyone(c)
+    yield from _lambda_permission(c)
+
+
+def _retention_days(c: _Change, side: Mapping[str, Any]) -> tuple[int, str] | None:
+    """Object Lock's default retention in days (a year counted as 365), and as configured."""
+    for unit, days in (("days", 1), ("years", 365)):
+        value = c.first(side, "rule", "default_retention", unit)
+        if isinstance(value, int) and value > 0:
+            return value * days, f"{value} {unit}"
+    return None
+
+
+def _log_retention(value: Any) -> float:
+    """A log group's retention in days: 0 or none keeps logs forever."""
+    return value if isinstance(value, int) and value > 0 else math.inf
+
+
+def _key_risks(c: _Change, path: tuple[str, ...], what: str) -> Iterator[Risk]:
+    """A customer-managed key removed or swapped: what the old key encrypted needs it kept."""
+    change = c.replaced_value(*path)
+    if change and change[1]:
+        yield Risk(
+            "protection",
+            c.address,
+            f"{what} key changed from {code(change[0])} to {code(change[1])}: "
+            "readers need the new key, and what the old one encrypted needs it kept",
+        )
+    elif change:
+        yield Risk("protection", c.address, "encryption with the customer-managed key removed")
+
+
+def _table_protection(c: _Change) -> Iterator[Risk]:
+    if c.switched_off("deletion_protection_enabled"):
+        yield Risk("protection", c.address, "deletion protection switched off: the table can now be destroyed")
+    if c.switched_off("point_in_time_recovery", "enabled"):
+        yield Risk("protection", c.address, "point-in-time recovery switched off: its backups are deleted")
+    # Without the block, or with it disabled, the table falls back to a key AWS owns.
+    if c.first(c.before, "server_side_encryption", "enabled") is True and c.action != "delete":
+        if c.first(c.after, "server_side_encryption", "enabled") is not True and not c.unknown_at("server_side_encryption", "enabled"):
+            yield Risk("protection", c.address, "encryption with a KMS key switched off")
+        else:
+            yield from _key_risks(c, ("server_side_encryption", "kms_key_arn"), "the table's encryption")
+
+
+def _bucket_protection(c: _Change) -> Iterator[Risk]:
+    if c.type == "aws_s3_bucket" and c.switched_on("force_destroy"):
+        yield Risk("protection", c.address, "`force_destroy` switched on: destroying the bucket now deletes every object in it")
+    if c.type == "aws_s3_bucket_versioning":
+        old, new = (c.first(side, "versioning_configuration", "status") for side in (c.before, c.after))
+        if c.action == "delete":
+            yield Risk("protection", c.address, "versioning removed: overwritten objects are lost")
+        elif new in ("Suspended", "Disabled") and new != old:
+            yield Risk("protection", c.address, f"versioning {new.lower()}: overwritten objects are lost")
+    if c.type == "aws_s3_bucket_object_lock_configuration":
+        old, new = _retention_days(c, c.before), _retention_days(c, c.after)
+        old_mode = c.first(c.before, "rule", "default_retention", "mode")
+        new_mode = c.first(c.after, "rule", "default_retention", "mode")
+        if c.action == "delete" or (old_mode and not new_mode):
+            yield Risk("protection", c.address, "Object Lock default retention removed: new objects can be deleted at once")
+        elif old and new and new[0] < old[0]:
+            yield Risk("protection", c.address, f"Object Lock default retention shortened from {old[1]} to {new[1]}")
+        if old_mode == "COMPLIANCE" and new_mode == "GOVERNANCE":
+            yield Risk(
+                "protection", c.address, "Object Lock mode COMPLIANCE → GOVERNANCE: privileged users can now delete retained objects"
+            )
+    if c.type == "aws_s3_bucket_server_side_encryption_configuration":
+        default = ("rule", "apply_server_side_encryption_by_default")
+        old, new = (c.first(side, *default, "sse_algorithm") for side in (c.before, c.after))
+        if c.action == "delete":
+            yield Risk("protection", c.address, "default encryption removed")
+        elif old != new:
+            yield Risk(
+                "protection",
+                c.address,
+                f"default encryption changed from {code(old)} to {code(new)}: "
+                "readers without the new key's permissions (CloudFront's OAC cannot use aws/s3) fail",
+            )
+        else:
+            yield from _key_risks(c, (*default, "kms_master_key_id"), "default encryption")
 
 
 def _protection(c: _Change) -> Iterator[Risk]:
     if c.action not in ("update", "delete", "replace"):
         return
     if c.type == "aws_dynamodb_table":
-        if c.switched_off("deletion_protection_enabled"):
-            yield Risk("protection", c.address, "deletion protection switched off: the table can now be destroyed")
-        if c.switched_off("point_in_time_recovery", "enabled"):
-            yield Risk("protection", c.address, "point-in-time recovery switched off: its backups are deleted")
-        if c.switched_off("server_side_encryption", "enabled"):
-            yield Risk("protection", c.address, "encryption with a KMS key switched off")
-    if c.type == "aws_s3_bucket_versioning":
-        status = c.first(c.after, "versioning_configuration", "status")
-        if c.action == "delete" or status in ("Suspended", "Disabled"):
-            yield Risk("protection", c.address, f"versioning {'removed' if c.action == 'delete' else status.lower()}: overwritten objects are lost")
-    if c.type == "aws_s3_bucket_object_lock_configuration":
-        old = c.first(c.before, "rule", "default_retention", "days")
-        new = c.first(c.after, "rule", "default_retention", "days")
-        old_mode = c.first(c.before, "rule", "default_retention", "mode")
-        new_mode = c.first(c.after, "rule", "default_retention", "mode")
-        if c.action == "delete" or (old_mode and not new_mode):
-            yield Risk("protection", c.address, "Object Lock default retention removed: new objects can be deleted at once")
-        elif isinstance(old, int) and isinstance(new, int) and new < old:
-            yield Risk("protection", c.address, f"Object Lock default retention shortened from {old} to {new} days")
-        if old_mode == "COMPLIANCE" and new_mode == "GOVERNANCE":
-            yield Risk("protection", c.address, "Object Lock mode COMPLIANCE → GOVERNANCE: privileged users can now delete retained objects")
-    if c.type == "aws_s3_bucket_server_side_encryption_configuration":
-        old = c.first(c.before, "rule", "apply_server_side_encryption_by_default", "sse_algorithm")
-        new = c.first(c.after, "rule", "apply_server_side_encryption_by_default", "sse_algorithm")
-        if c.action == "delete":
-            yield Risk("protection", c.address, "default encryption removed")
-        elif old != new:
-            yield Risk("protection", c.address, f"default encryption changed from {old} to {new}: readers without the new key's permissions (CloudFront's OAC cannot use aws/s3) fail")
-    if c.type in ("aws_cloudwatch_log_group", "aws_sns_topic", "aws_sqs_queue"):
-        attribute = "kms_master_key_id" if c.type != "aws_cloudwatch_log_group" else "kms_key_id"
-        if c.action == "update" and c.before.get(attribute) and not c.after.get(attribute) and not c.unknown.get(attribute):
-            yield Risk("protection", c.address, "encryption with the customer-managed key removed")
+        yield from _table_protection(c)
+    yield from _bucket_protection(c)
+    if c.type in KEY_ATTRIBUTES and c.action in ("update", "replace"):
+        yield from _key_risks(c, (KEY_ATTRIBUTES[c.type],), "the customer-managed")
     if c.type == "aws_cloudwatch_log_group" and c.action == "update":
-        old, new = c.before.get("retention_in_days") or 0, c.after.get("retention_in_days") or 0
-        if old and new and new < old:  # 0 keeps logs forever: longer, not shorter
-            yield Risk("protection", c.address, f"log retention shortened from {old} to {new} days: older logs are deleted")
+        old, new = _log_retention(c.before.get("retention_in_days")), _log_retention(c.after.get("retention_in_days"))
+        if new < old and not c.unknown_at("retention_in_days"):
+            yield Risk(
+                "protection",
+                c.address,
+                f"log retention shortened from {'never expiring' if old == math.inf else old} to {new} days: older logs are deleted",
+            )
 
 
 def _alerting(c: _Change) -> Iterator[Risk]:
@@ -276,13 +570,14 @@ def _alerting(c: _Change) -> Iterator[Risk]:
     if c.type != "aws_cloudwatch_metric_alarm":
         return
     if c.action == "delete":
-        yield Risk("alerting", c.address, f"alarm {c.before.get('alarm_name')} is deleted: nobody hears of that failure")
-    elif c.action == "update":
-        removed = set(c.before.get("alarm_actions") or []) - set(c.after.get("alarm_actions") or [])
-        if removed and not c.unknown.get("alarm_actions"):
-            yield Risk("alerting", c.address, "alarm actions removed: " + ", ".join(f"`{a}`" for a in sorted(removed)))
+        yield Risk("alerting", c.address, f"alarm {code(c.before.get('alarm_name'))} is deleted: nobody hears of that failure")
+    elif c.action in ("update", "replace"):
+        for attribute, label in ALARM_ACTIONS:
+            removed = set(_strings(c.before.get(attribute))) - set(_strings(c.after.get(attribute)))
+            if removed and not c.unknown_at(attribute):
+                yield Risk("alerting", c.address, f"{label} removed: " + listing(sorted(removed)))
         if c.before.get("actions_enabled") is not False and c.after.get("actions_enabled") is False:
-            yield Risk("alerting", c.address, "alarm actions disabled (actions_enabled = false)")
+            yield Risk("alerting", c.address, "alarm actions disabled (`actions_enabled = false`)")
 
 
 def _tags(c: _Change) -> Iterator[Risk]:
@@ -293,7 +588,7 @@ def _tags(c: _Change) -> Iterator[Risk]:
         if missing:
             yield Risk("tags", c.address, "lacks " + ", ".join(f"{k}={REQUIRED_TAGS[k]}" for k in missing))
         if len(missing) < len(drift):
-            yield Risk("tags", c.address, "tags drift: " + ", ".join(f"{k}={v!r}" for k, v in drift.items() if v is not None))
+            yield Risk("tags", c.address, "tags drift: " + listing([f"{k}={v}" for k, v in drift.items() if v is not None]))
 
 
 RULES: tuple[Callable[[_Change], Iterator[Risk]], ...] = (_stateful, _iam, _exposure, _protection, _alerting, _tags)
@@ -310,9 +605,16 @@ def _masked(value: Any, marks: Any) -> Any:
     return value
 
 
+def _side(value: Any, marks: Any) -> dict[str, Any]:
+    """One side of a change, masked; a side sensitive as a whole keeps its keys, every value masked."""
+    if not isinstance(value, dict):
+        return {}
+    return dict.fromkeys(value, SENSITIVE) if marks is True else _masked(value, marks)
+
+
 def risks_of(change: Mapping[str, Any], action: str) -> list[Risk]:
     body = change["change"]
-    before = _masked(body.get("before") or {}, body.get("before_sensitive"))
-    after = _masked(body.get("after") or {}, body.get("after_sensitive"))
-    c = _Change(change["address"], change["type"], action, before, after, body.get("after_unknown") or {})
+    before = _side(body.get("before"), body.get("before_sensitive"))
+    after = _side(body.get("after"), body.get("after_sensitive"))
+    c = _Change(change["address"], change["type"], base_action(action), before, after, body.get("after_unknown") or {})
     return [risk for rule in RULES for risk in rule(c)]

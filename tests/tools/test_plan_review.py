@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from contextlib import contextmanager
 
@@ -12,9 +13,8 @@ import pytest
 
 from tests.conftest import PROJECT_ROOT, VALID_INPUTS
 from tools.plan_cost import PRICING
-from tools.plan_review import GITHUB_COMMENT_LIMIT, AttributeChange, attribute_changes, main, review
+from tools.plan_review import GITHUB_COMMENT_LIMIT, AttributeChange, action_of, attribute_changes, main, review
 from tools.terraform_runner import Terraform
-
 
 EXAMPLE = PROJECT_ROOT / "docs" / "plan-review-example.md"
 
@@ -164,7 +164,10 @@ def test_exposure_and_tag_drift_are_flagged_and_fail_the_check(synth, emulator, 
             distribution["default_cache_behavior"]["viewer_protocol_policy"] = "allow-all"
         for policy in resources["aws_s3_bucket_policy"].values():
             policy["policy"] = json.dumps(
-                {"Version": "2012-10-17", "Statement": [{"Sid": "Open", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "*"}]}
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [{"Sid": "Open", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "*"}],
+                }
             )
         document["provider"]["aws"][0]["default_tags"] = [{"tags": {"Environment": "Staging"}}]
 
@@ -174,11 +177,11 @@ def test_exposure_and_tag_drift_are_flagged_and_fail_the_check(synth, emulator, 
     result = review(plan)
     details = [r.detail for r in result.risks if r.kind == "exposure"]
     assert any("public access block relaxed: restrict_public_buckets" in d for d in details)
-    assert any("a new POST method that needs neither an API key nor authorization" in d for d in details)
+    assert any("a new `POST` method that needs neither an API key nor authorization" in d for d in details)
     assert any("allow-all" in d for d in details)
-    assert any('principal "*"' in d for d in details)
-    assert any("invoke the function from any source (no source_arn)" in d for d in details)
-    assert any(r.kind == "tags" and "Environment='Staging'" in r.detail for r in result.risks)
+    assert any(d == "the policy allows principal `*` (anyone): `Open`" for d in details)
+    assert any("invoke the function from any source (no `source_arn`)" in d for d in details)
+    assert any(r.kind == "tags" and "`Environment=Staging`" in r.detail for r in result.risks)
 
     plan_file = tmp_path / "plan.json"
     plan_file.write_text(json.dumps(plan))
@@ -199,7 +202,7 @@ def test_protection_switched_off_and_retention_shortened_are_flagged(workspace):
 
     with _edited(terraform, weaken):
         result = review(_plan(terraform, "weaken", targets=[table, log_group]))
-    # This review is the README's example comment: rendered from this real plan, so it cannot go stale.
+    # This review is the example comment in docs/plan-review-example.md: rendered from this real plan, so it cannot go stale.
     example = EXAMPLE.read_text().split("<!-- example -->\n", 1)
     if os.environ.get("UPDATE_DOCS") == "1":
         EXAMPLE.write_text(f"{example[0]}<!-- example -->\n{result.markdown()}")
@@ -232,7 +235,9 @@ def test_a_renamed_construct_with_a_moved_block_is_a_move_not_a_replacement(work
 def test_drift_outside_terraform_has_its_own_section(workspace, emulator):
     terraform, table, *_ = workspace
     dynamodb = emulator.client("dynamodb")
-    name = next(c["change"]["after"]["name"] for c in _plan(terraform, "before-drift", targets=[table])["resource_changes"] if c["address"] == table)
+    name = next(
+        c["change"]["after"]["name"] for c in _plan(terraform, "before-drift", targets=[table])["resource_changes"] if c["address"] == table
+    )
     dynamodb.update_table(TableName=name, ProvisionedThroughput={"ReadCapacityUnits": 11, "WriteCapacityUnits": 5})
     try:
         plan = _plan(terraform, "drift", targets=[table])
@@ -258,7 +263,12 @@ def test_drift_outside_terraform_has_its_own_section(workspace, emulator):
 
 def _hand(resource_type, actions, before, after, **extra):
     """A hand-made planned change; `extra` joins its `change` (after_unknown, *_sensitive, importing)."""
-    return {"address": f"{resource_type}.x", "type": resource_type, "mode": "managed", "change": {"actions": actions, "before": before, "after": after, **extra}}
+    return {
+        "address": f"{resource_type}.x",
+        "type": resource_type,
+        "mode": "managed",
+        "change": {"actions": actions, "before": before, "after": after, **extra},
+    }
 
 
 def _change(before, after, **extra):
@@ -318,10 +328,7 @@ def test_imports_and_forgets_are_shown_as_such():
 
 
 def test_the_comment_fits_githubs_limit_with_risks_and_summary_kept(tmp_path, capsys):
-    big = [
-        _change({"v": "x" * 50}, {"v": "y" * 50}) | {"address": f"aws_iam_policy.p{i}", "type": "aws_iam_policy"}
-        for i in range(3000)
-    ]
+    big = [_change({"v": "x" * 50}, {"v": "y" * 50}) | {"address": f"aws_iam_policy.p{i}", "type": "aws_iam_policy"} for i in range(3000)]
     result = review({"resource_changes": big})
     markdown = result.markdown()
     assert len(markdown) <= GITHUB_COMMENT_LIMIT
@@ -368,11 +375,11 @@ def test_weakened_bucket_protection_encryption_and_alerting_are_flagged(synth, e
     flagged = {(r.kind, r.address): r.detail for r in result.risks}
     assert flagged[("protection", versioning)] == "versioning suspended: overwritten objects are lost"
     assert flagged[("protection", lock)] == "Object Lock default retention removed: new objects can be deleted at once"
-    assert flagged[("protection", encryption)].startswith("default encryption changed from AES256 to aws:kms")
+    assert flagged[("protection", encryption)].startswith("default encryption changed from `AES256` to `aws:kms`")
     assert flagged[("protection", topic)] == "encryption with the customer-managed key removed"
     alerting = [r.detail for r in result.risks if (r.kind, r.address) == ("alerting", alarm)]
     assert alerting[0].startswith("alarm actions removed: `arn:aws:sns:us-east-1:123456789012:")
-    assert alerting[1] == "alarm actions disabled (actions_enabled = false)"
+    assert alerting[1] == "alarm actions disabled (`actions_enabled = false`)"
 
 
 def test_flags_on_hand_made_changes():
@@ -380,7 +387,9 @@ def test_flags_on_hand_made_changes():
         {
             "resource_changes": [
                 _hand("aws_lambda_permission", ["create"], None, {"principal": "apigateway.amazonaws.com"}),
-                _hand("aws_lambda_permission", ["create"], None, {"principal": "apigateway.amazonaws.com"}, after_unknown={"source_arn": True}),
+                _hand(
+                    "aws_lambda_permission", ["create"], None, {"principal": "apigateway.amazonaws.com"}, after_unknown={"source_arn": True}
+                ),
                 _hand("aws_wafv2_web_acl_association", ["delete"], {"web_acl_arn": "arn:acl"}, None),
                 _hand("aws_cloudfront_distribution", ["update"], {"web_acl_id": "arn:acl"}, {"web_acl_id": None}),
                 _hand("aws_kms_key", ["delete"], {"deletion_window_in_days": 30}, None),
@@ -389,11 +398,16 @@ def test_flags_on_hand_made_changes():
         }
     )
     assert [(r.kind, r.address, r.detail) for r in result.risks] == [
-        ("exposure", "aws_lambda_permission.x", "lets apigateway.amazonaws.com invoke the function from any source (no source_arn)"),
+        ("exposure", "aws_lambda_permission.x", "lets `apigateway.amazonaws.com` invoke the function from any source (no `source_arn`)"),
         ("exposure", "aws_wafv2_web_acl_association.x", "a WAF web ACL is removed from the resource it protected"),
         ("exposure", "aws_cloudfront_distribution.x", "the distribution's WAF web ACL is removed"),
-        ("stateful", "aws_kms_key.x", "delete of a stateful aws_kms_key: its data goes with it; the key is scheduled for deletion in 30 days, and what it encrypted becomes unreadable"),
-        ("alerting", "aws_cloudwatch_metric_alarm.x", "alarm errors is deleted: nobody hears of that failure"),
+        (
+            "stateful",
+            "aws_kms_key.x",
+            "delete of a stateful aws_kms_key: its data goes with it; "
+            "the key is scheduled for deletion in 30 days, and what it encrypted becomes unreadable",
+        ),
+        ("alerting", "aws_cloudwatch_metric_alarm.x", "alarm `errors` is deleted: nobody hears of that failure"),
     ]
 
 
@@ -401,22 +415,41 @@ def test_iam_widening_beyond_actions_is_flagged():
     read = {"Sid": "Read", "Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": "arn:aws:dynamodb:us-east-1:1:table/t"}
     deny = {"Sid": "NoDelete", "Effect": "Deny", "Action": "s3:DeleteObject", "Resource": "*"}
     cases = {
-        "resource widened": ({**read, "Resource": "*"}, "allow Read: on `*`"),
-        "NotAction": ({"Sid": "Read", "Effect": "Allow", "NotAction": "iam:*", "Resource": "*"}, "allow Read: every action but `iam:*`"),
+        "resource widened": ({**read, "Resource": "*"}, "allow `Read`: on `*`"),
+        "NotAction": ({"Sid": "Read", "Effect": "Allow", "NotAction": "iam:*", "Resource": "*"}, "allow `Read`: every action but `iam:*`"),
         "condition removed": ({**read, "Condition": {}}, None),
     }
     for name, (statement, expected) in cases.items():
-        (risk,) = review({"resource_changes": [_hand("aws_iam_policy", ["update"], {"policy": _policy(read)}, {"policy": _policy(statement)})]}).risks
+        (risk,) = review(
+            {"resource_changes": [_hand("aws_iam_policy", ["update"], {"policy": _policy(read)}, {"policy": _policy(statement)})]}
+        ).risks
         if expected:
             assert expected in risk.detail, (name, risk.detail)
-    (risk,) = review({"resource_changes": [_hand("aws_iam_policy", ["update"], {"policy": _policy(read, deny)}, {"policy": _policy(read)})]}).risks
-    assert risk.detail == "update: deny NoDelete removed"
+    (risk,) = review(
+        {"resource_changes": [_hand("aws_iam_policy", ["update"], {"policy": _policy(read, deny)}, {"policy": _policy(read)})]}
+    ).risks
+    assert risk.detail == "update: deny `NoDelete` removed"
     trust = {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
     opened = {**trust, "Principal": {"AWS": "*"}}
-    (risk,) = review({"resource_changes": [_hand("aws_iam_role", ["update"], {"assume_role_policy": _policy(trust)}, {"assume_role_policy": _policy(opened)})]}).risks
-    assert risk.detail == 'update: allow #0: to `{"AWS": "*"}`'
-    (risk,) = review({"resource_changes": [_hand("aws_iam_role_policy_attachment", ["create"], None, {"policy_arn": "arn:aws:iam::aws:policy/AdministratorAccess"})]}).risks
-    assert risk.detail == "create of a policy attachment (arn:aws:iam::aws:policy/AdministratorAccess)"
+    risks = review(
+        {
+            "resource_changes": [
+                _hand("aws_iam_role", ["update"], {"assume_role_policy": _policy(trust)}, {"assume_role_policy": _policy(opened)})
+            ]
+        }
+    ).risks
+    assert [(r.kind, r.detail) for r in risks] == [
+        ("iam", "update: allow `#0`: to `AWS:*` (anyone)"),
+        ("exposure", "the assume_role_policy allows principal `*` (anyone): `#0`"),
+    ]
+    (risk,) = review(
+        {
+            "resource_changes": [
+                _hand("aws_iam_role_policy_attachment", ["create"], None, {"policy_arn": "arn:aws:iam::aws:policy/AdministratorAccess"})
+            ]
+        }
+    ).risks
+    assert risk.detail == "create of a policy attachment (`arn:aws:iam::aws:policy/AdministratorAccess`)"
     (risk,) = review({"resource_changes": [_hand("aws_iam_policy", ["create"], None, {}, after_unknown={"policy": True})]}).risks
     assert risk.detail == "create: the policy is known only after apply"
 
@@ -425,9 +458,32 @@ def test_risks_never_quote_sensitive_values():
     secret_policy = _policy({"Sid": "SecretSid", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": "*"})
     changes = [
         _hand("aws_iam_policy", ["update"], {"policy": _policy()}, {"policy": secret_policy}, after_sensitive={"policy": True}),
-        _hand("aws_s3_bucket_policy", ["update"], {"policy": _policy()}, {"policy": secret_policy.replace("secretsmanager:GetSecretValue", "s3:GetObject").replace('"Resource"', '"Principal": "*", "Resource"')}, after_sensitive={"policy": True}),
-        _hand("aws_sns_topic", ["create"], None, {"tags_all": {"Environment": "hunter2-token"}}, after_sensitive={"tags_all": {"Environment": True}}),
-        _hand("aws_lambda_function", ["update"], {"environment": [{"variables": {"STRIPE_KEY": "sk_live_1"}}]}, {"environment": [{"variables": {"STRIPE_KEY": "sk_live_2"}}]}, before_sensitive={"environment": [{"variables": True}]}, after_sensitive={"environment": [{"variables": True}]}),
+        _hand(
+            "aws_s3_bucket_policy",
+            ["update"],
+            {"policy": _policy()},
+            {
+                "policy": secret_policy.replace("secretsmanager:GetSecretValue", "s3:GetObject").replace(
+                    '"Resource"', '"Principal": "*", "Resource"'
+                )
+            },
+            after_sensitive={"policy": True},
+        ),
+        _hand(
+            "aws_sns_topic",
+            ["create"],
+            None,
+            {"tags_all": {"Environment": "hunter2-token"}},
+            after_sensitive={"tags_all": {"Environment": True}},
+        ),
+        _hand(
+            "aws_lambda_function",
+            ["update"],
+            {"environment": [{"variables": {"STRIPE_KEY": "sk_live_1"}}]},
+            {"environment": [{"variables": {"STRIPE_KEY": "sk_live_2"}}]},
+            before_sensitive={"environment": [{"variables": True}]},
+            after_sensitive={"environment": [{"variables": True}]},
+        ),
     ]
     result = review({"resource_changes": changes})
     text = result.markdown() + json.dumps(result.to_json())
@@ -438,20 +494,76 @@ def test_risks_never_quote_sensitive_values():
 
 def test_protection_flags_on_hand_made_changes():
     cases = [
-        (_hand("aws_dynamodb_table", ["update"], {"server_side_encryption": [{"enabled": True}]}, {"server_side_encryption": [{"enabled": False}]}), "encryption with a KMS key switched off"),
-        (_hand("aws_s3_bucket_object_lock_configuration", ["update"], {"rule": [{"default_retention": [{"mode": "GOVERNANCE", "days": 30}]}]}, {"rule": [{"default_retention": [{"mode": "GOVERNANCE", "days": 1}]}]}), "Object Lock default retention shortened from 30 to 1 days"),
-        (_hand("aws_s3_bucket_object_lock_configuration", ["update"], {"rule": [{"default_retention": [{"mode": "COMPLIANCE", "days": 1}]}]}, {"rule": [{"default_retention": [{"mode": "GOVERNANCE", "days": 1}]}]}), "Object Lock mode COMPLIANCE → GOVERNANCE: privileged users can now delete retained objects"),
-        (_hand("aws_s3_bucket_versioning", ["delete"], {"versioning_configuration": [{"status": "Enabled"}]}, None), "versioning removed: overwritten objects are lost"),
+        (
+            _hand(
+                "aws_dynamodb_table",
+                ["update"],
+                {"server_side_encryption": [{"enabled": True}]},
+                {"server_side_encryption": [{"enabled": False}]},
+            ),
+            "encryption with a KMS key switched off",
+        ),
+        (
+            _hand(
+                "aws_s3_bucket_object_lock_configuration",
+                ["update"],
+                {"rule": [{"default_retention": [{"mode": "GOVERNANCE", "days": 30}]}]},
+                {"rule": [{"default_retention": [{"mode": "GOVERNANCE", "days": 1}]}]},
+            ),
+            "Object Lock default retention shortened from 30 days to 1 days",
+        ),
+        (
+            _hand(
+                "aws_s3_bucket_object_lock_configuration",
+                ["update"],
+                {"rule": [{"default_retention": [{"mode": "COMPLIANCE", "days": 1}]}]},
+                {"rule": [{"default_retention": [{"mode": "GOVERNANCE", "days": 1}]}]},
+            ),
+            "Object Lock mode COMPLIANCE → GOVERNANCE: privileged users can now delete retained objects",
+        ),
+        (
+            _hand("aws_s3_bucket_versioning", ["delete"], {"versioning_configuration": [{"status": "Enabled"}]}, None),
+            "versioning removed: overwritten objects are lost",
+        ),
         (_hand("aws_s3_bucket_server_side_encryption_configuration", ["delete"], {"rule": []}, None), "default encryption removed"),
-        (_hand("aws_cloudwatch_metric_alarm", ["update"], {"actions_enabled": True, "alarm_actions": ["a"]}, {"actions_enabled": False, "alarm_actions": ["a"]}), "alarm actions disabled (actions_enabled = false)"),
-        (_hand("aws_wafv2_web_acl", ["update"], {"rule": [{"name": "Common", "override_action": [{"none": [{}]}]}]}, {"rule": [{"name": "Common", "override_action": [{"count": [{}]}]}]}), "WAF rules no longer block: `Common`"),
-        (_hand("aws_wafv2_web_acl", ["update"], {"default_action": [{"allow": [], "block": [{}]}]}, {"default_action": [{"allow": [{}], "block": []}]}), "the web ACL's default action changes from block to allow"),
+        (
+            _hand(
+                "aws_cloudwatch_metric_alarm",
+                ["update"],
+                {"actions_enabled": True, "alarm_actions": ["a"]},
+                {"actions_enabled": False, "alarm_actions": ["a"]},
+            ),
+            "alarm actions disabled (`actions_enabled = false`)",
+        ),
+        (
+            _hand(
+                "aws_wafv2_web_acl",
+                ["update"],
+                {"rule": [{"name": "Common", "override_action": [{"none": [{}]}]}]},
+                {"rule": [{"name": "Common", "override_action": [{"count": [{}]}]}]},
+            ),
+            "WAF rules no longer block: `Common`",
+        ),
+        (
+            _hand(
+                "aws_wafv2_web_acl",
+                ["update"],
+                {"default_action": [{"allow": [], "block": [{}]}]},
+                {"default_action": [{"allow": [{}], "block": []}]},
+            ),
+            "the web ACL's default action changes from block to allow",
+        ),
     ]
     for change, expected in cases:
         assert [r.detail for r in review({"resource_changes": [change]}).risks] == [expected]
     # No false alarms: an unchanged false flag, a method created with a key, a replacement by request.
     quiet = [
-        _hand("aws_s3_bucket_public_access_block", ["update"], {"block_public_acls": False, "ignore_public_acls": True}, {"block_public_acls": False, "ignore_public_acls": True}),
+        _hand(
+            "aws_s3_bucket_public_access_block",
+            ["update"],
+            {"block_public_acls": False, "ignore_public_acls": True},
+            {"block_public_acls": False, "ignore_public_acls": True},
+        ),
         _hand("aws_api_gateway_method", ["create"], None, {"api_key_required": True, "authorization": "NONE", "http_method": "POST"}),
     ]
     assert review({"resource_changes": quiet}).risks == []
@@ -461,7 +573,13 @@ def test_protection_flags_on_hand_made_changes():
 
 
 def test_long_values_show_where_they_differ_and_unknown_keys_appear():
-    change = _hand("aws_lambda_function", ["update"], {"environment": [{"variables": {"A": "x" * 200 + "A"}}]}, {"environment": [{"variables": {"A": "x" * 200 + "B", "CDN": None}}]}, after_unknown={"environment": [{"variables": {"CDN": True}}]})
+    change = _hand(
+        "aws_lambda_function",
+        ["update"],
+        {"environment": [{"variables": {"A": "x" * 200 + "A"}}]},
+        {"environment": [{"variables": {"A": "x" * 200 + "B", "CDN": None}}]},
+        after_unknown={"environment": [{"variables": {"CDN": True}}]},
+    )
     rows = {a.path: (a.before, a.after) for a in attribute_changes(change)}
     assert rows["environment.0.variables.A"][0] != rows["environment.0.variables.A"][1]
     assert rows["environment.0.variables.A"][1].endswith('B"')
@@ -469,12 +587,16 @@ def test_long_values_show_where_they_differ_and_unknown_keys_appear():
 
 
 def test_markup_in_values_cannot_break_the_comment():
-    change = _hand("aws_cloudwatch_metric_alarm", ["delete"], {"alarm_name": "x\n</details>\n# @team"}, None) | {"address": "aws_x.y[\"</summary><h1>\"]"}
+    change = _hand("aws_cloudwatch_metric_alarm", ["delete"], {"alarm_name": "x\n</details>\n# @team"}, None) | {
+        "address": 'aws_x.y["</summary><h1>"]'
+    }
     markdown = review({"resource_changes": [change]}).markdown()
-    # The address is HTML-escaped in the <summary>, and only ever raw inside a code span.
+    # The address is HTML-escaped in the <summary>, and only ever raw inside a code span, as the
+    # alarm's name is (GitHub neither renders nor notifies @mentions inside code spans).
     assert "<code>aws_x.y[&quot;&lt;/summary&gt;&lt;h1&gt;&quot;]</code>" in markdown
     assert markdown.count("</summary><h1>") == markdown.count('`aws_x.y["</summary><h1>"]`') == 1
-    assert "@team" not in markdown and "\n</details>\n#" not in markdown
+    assert "`x </details> # @team`" in markdown and "\n</details>\n#" not in markdown
+    assert "@team" not in re.sub(r"`[^`\n]*`", "", markdown)
 
 
 def test_key_deletion_and_removed_encryption_are_flagged(workspace, synth):
@@ -554,9 +676,329 @@ def test_key_rotation_is_summed_as_the_cost_of_aged_keys(tmp_path, capsys):
     plan = tmp_path / "plan.json"
     plan.write_text(json.dumps({"resource_changes": [rotating, static]}))
     assert main([str(plan), "--format", "json"]) == 0
-    assert json.loads(capsys.readouterr().out)["cost"] == {
+    cost = json.loads(capsys.readouterr().out)["cost"]
+    assert {k: cost[k] for k in ("monthly_before", "monthly_after", "monthly_before_aged", "monthly_after_aged")} == {
         "monthly_before": key,
         "monthly_after": key,
         "monthly_before_aged": key,
         "monthly_after_aged": key + 2 * rotation,
     }
+
+
+# ---- judged by what happens, resource policies, fitting the limit, escaping, odd plans -------
+
+
+def _risks(*changes):
+    return [(r.kind, r.detail) for r in review({"resource_changes": list(changes)}).risks]
+
+
+def test_moved_or_imported_resources_that_update_are_judged_as_updates():
+    read = {"Sid": "Read", "Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}
+    widening = (
+        "aws_iam_policy",
+        ["update"],
+        {"policy": _policy(read)},
+        {"policy": _policy({**read, "Action": ["s3:GetObject", "s3:PutObject"]})},
+    )
+    unprotecting = ("aws_dynamodb_table", ["update"], {"deletion_protection_enabled": True}, {"deletion_protection_enabled": False})
+    for outer, inner, action in (
+        ({"previous_address": "aws_x.old"}, {}, "move+update"),
+        ({}, {"importing": {"id": "i-1"}}, "import+update"),
+    ):
+        policy, table = (_hand(*change, **inner) | outer for change in (widening, unprotecting))
+        assert action_of(policy) == action_of(table) == action
+        assert _risks(policy) == [("iam", "update: allow `Read`: added `s3:PutObject`")]
+        assert _risks(table) == [("protection", "deletion protection switched off: the table can now be destroyed")]
+
+
+def test_resource_policies_are_diffed_by_statement():
+    tls = {
+        "Sid": "DenyInsecureTransport",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": "arn:aws:s3:::b/*",
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+    cdn = {
+        "Sid": "CdnReads",
+        "Effect": "Allow",
+        "Principal": {"Service": "cloudfront.amazonaws.com"},
+        "Action": "s3:GetObject",
+        "Resource": "arn:aws:s3:::b/*",
+    }
+    partner = {**cdn, "Sid": "PartnerReads", "Principal": {"AWS": "arn:aws:iam::999999999999:root"}}
+    bucket = _hand("aws_s3_bucket_policy", ["update"], {"policy": _policy(cdn, tls)}, {"policy": _policy(cdn, partner)})
+    assert _risks(bucket) == [
+        (
+            "iam",
+            "update: allow `PartnerReads`: added `s3:GetObject`; on `arn:aws:s3:::b/*`; "
+            "to `AWS:arn:aws:iam::999999999999:root`; deny `DenyInsecureTransport` removed",
+        )
+    ]
+    # Deleting the policy takes its Deny (and what it allowed) with it.
+    assert _risks(_hand("aws_s3_bucket_policy", ["delete"], {"policy": _policy(cdn, tls)}, None)) == [
+        ("iam", "delete: deny `DenyInsecureTransport` removed; removed `s3:GetObject`")
+    ]
+    admin = {"Sid": "Admin", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"}, "Action": "kms:*", "Resource": "*"}
+    shared = {**admin, "Principal": {"AWS": ["arn:aws:iam::123456789012:root", "arn:aws:iam::999999999999:root"]}}
+    assert _risks(_hand("aws_kms_key", ["update"], {"policy": _policy(admin)}, {"policy": _policy(shared)})) == [
+        ("iam", "update: allow `Admin`: to `AWS:arn:aws:iam::999999999999:root`")
+    ]
+    publish = {
+        "Sid": "Alarms",
+        "Effect": "Allow",
+        "Principal": {"Service": "cloudwatch.amazonaws.com"},
+        "Action": "sns:Publish",
+        "Resource": "arn:aws:sns:us-east-1:1:t",
+    }
+    opened = {**publish, "Principal": {"AWS": "*"}}
+    for resource_type in ("aws_sns_topic_policy", "aws_sqs_queue_policy", "aws_sns_topic", "aws_sqs_queue"):
+        assert _risks(_hand(resource_type, ["update"], {"policy": _policy(publish)}, {"policy": _policy(opened)})) == [
+            ("iam", "update: allow `Alarms`: to `AWS:*` (anyone)"),
+            ("exposure", "the policy allows principal `*` (anyone): `Alarms`"),
+        ], resource_type
+    # A policy AWS computes when none is set is no grant while unknown; a policy resource's is.
+    assert _risks(_hand("aws_sqs_queue", ["create"], None, {}, after_unknown={"policy": True})) == []
+    assert _risks(_hand("aws_sqs_queue_policy", ["create"], None, {}, after_unknown={"policy": True})) == [
+        ("iam", "create: the policy is known only after apply")
+    ]
+    # A Lambda function's resource policy: a permission for anyone or another account.
+    for principal, who in (("*", "anyone"), ("999999999999", "account")):
+        permission = _hand(
+            "aws_lambda_permission", ["create"], None, {"principal": principal, "source_arn": "arn:aws:execute-api:us-east-1:1:api/*"}
+        )
+        assert _risks(permission) == [("exposure", f"lets {who} `{principal}` invoke the function")]
+
+
+def test_the_risk_list_is_shortened_until_the_comment_fits(tmp_path, capsys):
+    """80 new policies of 40 actions each made an 82,317-character comment with `--limit 65000`."""
+    changes = [
+        _hand(
+            "aws_iam_policy",
+            ["create"],
+            None,
+            {"policy": _policy({"Effect": "Allow", "Action": [f"dynamodb:Operation{j}" for j in range(40)], "Resource": "*"})},
+        )
+        | {"address": f"aws_iam_policy.p{i}"}
+        for i in range(80)
+    ]
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps({"resource_changes": changes}))
+    shown = {}
+    for limit in (65_000, 10_000):
+        assert main([str(plan), "--limit", str(limit)]) == 0
+        shown[limit] = capsys.readouterr().out
+        assert len(shown[limit]) <= limit
+        assert "### :warning: 80 risk(s): 80 iam" in shown[limit] and "### Changes" in shown[limit] and "### Cost" in shown[limit]
+    # Each risk names 10 of its actions and counts the rest.
+    assert shown[65_000].count("\n- **iam**") == 80 and "`dynamodb:Operation17` and 30 more; on `*`" in shown[65_000]
+    # With less room, fewer risks are listed and the rest counted.
+    listed = shown[10_000].count("\n- **iam**")
+    assert 0 < listed < 80 and f"- …and {80 - listed} more, not listed to fit the comment" in shown[10_000]
+
+
+def test_missed_protection_alerting_and_waf_weakenings_are_flagged():
+    def lock(**retention):
+        return {"rule": [{"default_retention": [{"mode": "GOVERNANCE", "days": None, "years": None, **retention}]}]}
+
+    def table_key(key):
+        return {"server_side_encryption": [{"enabled": True, "kms_key_arn": key}]}
+
+    def bucket_key(key):
+        return {"rule": [{"apply_server_side_encryption_by_default": [{"sse_algorithm": "aws:kms", "kms_master_key_id": key}]}]}
+
+    stops = {"name": "Embargo", "action": [{"allow": [], "block": [{}], "count": []}], "override_action": []}
+    lets_through = {**stops, "action": [{"allow": [{}], "block": [], "count": []}]}
+
+    def managed(*overrides):
+        return {
+            "name": "Common",
+            "action": [],
+            "override_action": [{"count": [], "none": [{}]}],
+            "statement": [
+                {"managed_rule_group_statement": [{"name": "AWSManagedRulesCommonRuleSet", "rule_action_override": list(overrides)}]}
+            ],
+        }
+
+    counted = {"name": "SizeRestrictions_BODY", "action_to_use": [{"allow": [], "count": [{}]}]}
+    key_changed = "key changed from `k1` to `k2`: readers need the new key, and what the old one encrypted needs it kept"
+    cases = [
+        (
+            _hand("aws_cloudwatch_log_group", ["update"], {"retention_in_days": 0}, {"retention_in_days": 7}),
+            ["log retention shortened from never expiring to 7 days: older logs are deleted"],
+        ),
+        (
+            _hand("aws_s3_bucket_object_lock_configuration", ["update"], lock(years=10), lock(days=1)),
+            ["Object Lock default retention shortened from 10 years to 1 days"],
+        ),
+        (
+            _hand(
+                "aws_cloudwatch_metric_alarm",
+                ["delete", "create"],
+                {"alarm_actions": ["arn:t"], "ok_actions": ["arn:t"]},
+                {"alarm_actions": [], "ok_actions": []},
+            ),
+            ["alarm actions removed: `arn:t`", "OK actions removed: `arn:t`"],
+        ),
+        (
+            _hand("aws_dynamodb_table", ["update"], table_key("k1"), {"server_side_encryption": []}),
+            ["encryption with a KMS key switched off"],
+        ),
+        (_hand("aws_dynamodb_table", ["update"], table_key("k1"), table_key("k2")), [f"the table's encryption {key_changed}"]),
+        (
+            _hand("aws_s3_bucket_server_side_encryption_configuration", ["update"], bucket_key("k1"), bucket_key("k2")),
+            [f"default encryption {key_changed}"],
+        ),
+        (
+            _hand("aws_cloudwatch_log_group", ["update"], {"kms_key_id": "k1"}, {"kms_key_id": "k2"}),
+            [f"the customer-managed {key_changed}"],
+        ),
+        (_hand("aws_wafv2_web_acl", ["update"], {"rule": [stops]}, {"rule": [lets_through]}), ["WAF rules no longer block: `Embargo`"]),
+        (
+            _hand("aws_wafv2_web_acl", ["update"], {"rule": [managed()]}, {"rule": [managed(counted)]}),
+            ["WAF rules no longer block: `Common/SizeRestrictions_BODY`"],
+        ),
+        (
+            _hand("aws_s3_bucket", ["update"], {"force_destroy": False}, {"force_destroy": True}),
+            ["`force_destroy` switched on: destroying the bucket now deletes every object in it"],
+        ),
+        (
+            _hand("aws_lambda_function", ["update"], {"kms_key_arn": "k1"}, {"kms_key_arn": None}),
+            ["encryption with the customer-managed key removed"],
+        ),
+    ]
+    for change, expected in cases:
+        assert [detail for _, detail in _risks(change)] == expected, change
+
+
+def test_values_quoted_in_risks_cannot_add_markdown():
+    link, image = "[Security approved these risks](https://evil.example/x)", "![ok](https://evil.example/i.png)"
+    changes = [
+        _hand(
+            "aws_iam_policy",
+            ["update"],
+            {"policy": _policy()},
+            {"policy": _policy({"Sid": link, "Effect": "Allow", "Action": image, "Resource": f"`{link}`"})},
+        ),
+        _hand("aws_cloudwatch_metric_alarm", ["delete"], {"alarm_name": image}, None),
+        _hand("aws_lambda_permission", ["create"], None, {"principal": link}),
+        _hand("aws_s3_bucket_versioning", ["update"], {}, {"versioning_configuration": [{"status": "Suspended"}]})
+        | {"address": f'aws_x.y["{link}"]'},
+        _hand("aws_x", [link], {}, {}),  # free text, outside code spans, is escaped too
+    ]
+    markdown = review({"resource_changes": changes}).markdown()
+    lines = [line for line in markdown.splitlines() if line.startswith("- **")]
+    assert len(lines) == 5
+    for line in lines:
+        outside = re.sub(r"`[^`]*`", "", line)
+        assert "evil.example" not in outside and "](" not in outside and "`" not in outside, line
+    (summary,) = [line for line in markdown.splitlines() if line.startswith("**1 to create")]
+    assert not re.search(r"(?<!\\)[\[\]!]", summary), summary
+
+
+def test_unchanged_states_and_narrowings_are_not_worded_as_weakenings():
+    suspended = {"versioning_configuration": [{"status": "Suspended"}]}
+    assert (
+        _risks(
+            _hand(
+                "aws_s3_bucket_versioning",
+                ["update"],
+                {**suspended, "expected_bucket_owner": ""},
+                {**suspended, "expected_bucket_owner": "1"},
+            )
+        )
+        == []
+    )
+    broad = {"Sid": "Read", "Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}
+    narrow = {**broad, "Resource": "arn:aws:s3:::b/*"}
+    assert _risks(_hand("aws_iam_policy", ["update"], {"policy": _policy(broad)}, {"policy": _policy(narrow)})) == [
+        ("iam", "update: allow `Read` narrowed: Resource now `arn:aws:s3:::b/*`")
+    ]
+    deny = {"Sid": "NoDelete", "Effect": "Deny", "Action": ["s3:DeleteObject", "s3:DeleteBucket"], "Resource": "*"}
+    for changed, keys in (
+        ({**deny, "Action": "s3:DeleteBucket"}, "Action"),
+        ({**deny, "Condition": {"StringEquals": {"aws:PrincipalTag/team": "data"}}}, "Condition"),
+    ):
+        assert _risks(_hand("aws_iam_policy", ["update"], {"policy": _policy(deny)}, {"policy": _policy(changed)})) == [
+            ("iam", f"update: deny `NoDelete` changed ({keys})")
+        ]
+
+
+def test_whole_object_marks_and_malformed_sids_do_not_crash():
+    statement = {"Sid": ["a", "b"], "Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}
+    behaviors = {
+        "default_cache_behavior": [{"viewer_protocol_policy": "allow-all"}],
+        "rule": [{"name": "r", "action": [{"block": [{}]}]}],
+        "alarm_actions": ["a"],
+    }
+    changes = [
+        _hand("aws_iam_policy", ["update"], {"policy": _policy()}, {"policy": _policy(statement)}, after_sensitive=True)
+        | {"address": "aws_iam_policy.hidden"},
+        *(
+            _hand(t, ["update"], behaviors, behaviors, before_sensitive=True, after_sensitive=True)
+            for t in ("aws_cloudfront_distribution", "aws_wafv2_web_acl", "aws_cloudwatch_metric_alarm")
+        ),
+        _hand("aws_cloudwatch_metric_alarm", ["update"], behaviors, {}, after_unknown=True)
+        | {"address": "aws_cloudwatch_metric_alarm.unknown"},
+        _hand(
+            "aws_iam_policy",
+            ["update"],
+            {"policy": _policy(statement)},
+            {"policy": _policy({**statement, "Action": ["s3:GetObject", "s3:PutObject"]})},
+        ),
+    ]
+    result = review({"resource_changes": changes})
+    assert [(r.address, r.detail) for r in result.risks] == [
+        ("aws_iam_policy.hidden", "update: the policy is sensitive, so its change is not shown"),
+        ("aws_iam_policy.x", "update: allow `#0`: added `s3:PutObject`"),
+    ]
+    assert "(known after apply)" in result.markdown() and json.dumps(result.to_json())
+
+
+def test_deleting_a_deposed_stateful_object_is_flagged():
+    deposed = _hand("aws_dynamodb_table", ["delete"], {"name": "items"}, None) | {"deposed": "a1b2c3d4"}
+    assert _risks(deposed) == [("stateful", "delete-deposed of a stateful aws_dynamodb_table: its data goes with it")]
+
+
+def test_alarms_are_priced_by_the_metrics_they_read_and_their_resolution():
+    standard, high = (PRICING["fixed"][name]["usd"] for name in ("cloudwatch_alarm", "cloudwatch_alarm_high_resolution"))
+
+    def metric(id, period=60):
+        return {
+            "id": id,
+            "expression": None,
+            "metric": [{"metric_name": "Errors", "namespace": "AWS/Lambda", "period": period, "stat": "Sum"}],
+        }
+
+    def expression(id, text):
+        return {"id": id, "expression": text, "metric": []}
+
+    alarms = {
+        "standard": ({"period": 300}, standard),
+        "high resolution": ({"period": 10}, high),
+        "metric math": ({"metric_query": [metric("m1"), metric("m2"), expression("e1", "m1/m2")]}, 2 * standard),
+        "anomaly detection": (
+            {"threshold_metric_id": "ad1", "metric_query": [metric("m1"), expression("ad1", "ANOMALY_DETECTION_BAND(m1, 2)")]},
+            3 * standard,
+        ),
+        "high-resolution metric math": ({"metric_query": [metric("m1", 10), metric("m2"), expression("e1", "m1+m2")]}, 2 * high),
+    }
+    for name, (config, price) in alarms.items():
+        cost = review({"resource_changes": [_hand("aws_cloudwatch_metric_alarm", ["create"], None, config)]}).cost
+        assert round(cost.after, 6) == round(price, 6), name
+
+
+def test_cost_details_link_every_price_and_json_has_the_cost_by_type_and_unit_prices(tmp_path, capsys):
+    plan = {"resource_changes": [_hand("aws_kms_key", ["create"], None, {"enable_key_rotation": False})]}
+    details = review(plan).markdown().split("### Cost", 1)[1]
+    for name, price in PRICING["fixed"].items():
+        assert f"| {name} | {price['usd']:g} | {price['per']} | <{price['source']}> |" in details
+    for price in PRICING["usage"]:
+        assert f"| {price['service']} | {price['usd']:g} | {price['per']} | <{price['source']}> |" in details
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(plan))
+    assert main([str(path), "--format", "json"]) == 0
+    cost = json.loads(capsys.readouterr().out)["cost"]
+    assert cost["by_type"] == {"aws_kms_key": {"monthly_before": 0, "monthly_after": PRICING["fixed"]["kms_key"]["usd"]}}
+    assert cost["unit_prices"] == {"fixed": PRICING["fixed"], "usage": PRICING["usage"], "checked": PRICING["checked"]}
