@@ -15,12 +15,13 @@ export PIPENV_VERBOSITY := -1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CHECKPOINT_DISABLE := 1
 
-.PHONY: help install synth scan up down test test-unit test-python test-handler bench bench-handler clean docs lint
+.PHONY: help install synth scan up down test test-unit test-python test-handler bench bench-handler clean docs lint hooks
 
 help:
 	@echo "make up      install, then deploy the whole stack on a local emulator and process one request"
 	@echo "make down    destroy the local deployment and stop the emulator"
 	@echo "make test    install everything and run every test (Python and handler)"
+	@echo "make hooks   install the pre-commit hooks (the same checks as make lint, before each commit)"
 	@echo "make lint    ruff (lint + format check) on the Python, ESLint on the handler"
 	@echo "make test-unit  the fast inner loop: synth assertions, guardrails, unit tests; no emulator, no terraform"
 	@echo "make synth   synthesize only"
@@ -63,6 +64,10 @@ lint: install
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 	cd handler && npm run --silent lint
+	handler/node_modules/.bin/eslint -c handler/eslint.config.js tests/support/*.js
+
+hooks: install
+	.venv/bin/pre-commit install
 
 # The inner loop: everything not marked slow (tests/conftest.py), and the handler's unit tests.
 test-unit: install

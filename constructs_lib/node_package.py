@@ -11,6 +11,7 @@ import base64
 import hashlib
 import io
 import json
+import os
 import zipfile
 from pathlib import Path
 
@@ -39,5 +40,8 @@ def build_package(source_dir: Path, build_dir: Path) -> tuple[Path, str]:
     build_dir.mkdir(parents=True, exist_ok=True)
     target = build_dir / f"handler-{digest.hex()[:16]}.zip"
     if not target.exists():
-        target.write_bytes(data)
+        # Atomic: two synths at once (parallel tests) never read half a package.
+        partial = target.with_suffix(f".{os.getpid()}.partial")
+        partial.write_bytes(data)
+        partial.replace(target)
     return target, base64.b64encode(digest).decode()

@@ -88,8 +88,21 @@ class Setting:
     parse: Callable[[str, str], Any] = _text
 
 
+def _construct_default(field: str) -> str:
+    """A backend setting's default is the construct's own (constructs_lib/state_backend.py), as text."""
+    value = getattr(StateBackendProps(), field)
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
 SETTINGS: tuple[Setting, ...] = (
-    Setting("backend.kind", "STATE_BACKEND", "stateBackend", "s3", "Where Terraform keeps state: `s3` or `local`", _backend_kind),
+    Setting(
+        "backend.kind",
+        "STATE_BACKEND",
+        "stateBackend",
+        _construct_default("kind"),
+        "Where Terraform keeps state: `s3` or `local`",
+        _backend_kind,
+    ),
     Setting(
         "backend.bucket",
         "STATE_BUCKET",
@@ -101,13 +114,18 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("backend.key", "STATE_KEY", "stateKey", f"{STACK_NAME}/terraform.tfstate", "The state object's key"),
     Setting("backend.region", "STATE_REGION", "stateRegion", REGION, "The state bucket's region"),
     Setting(
-        "backend.use_lockfile", "STATE_LOCKFILE", "stateLockfile", "true", "State locking with an S3 lock file (`use_lockfile`)", _boolean
+        "backend.use_lockfile",
+        "STATE_LOCKFILE",
+        "stateLockfile",
+        _construct_default("use_lockfile"),
+        "State locking with an S3 lock file (`use_lockfile`)",
+        _boolean,
     ),
     Setting(
         "backend.local_path",
         "STATE_LOCAL_PATH",
         "stateLocalPath",
-        "terraform.tfstate",
+        _construct_default("local_path"),
         "The local backend's state file, relative to the stack's folder",
     ),
     Setting("lambda_runtime", "LAMBDA_RUNTIME", "lambdaRuntime", DEFAULT_RUNTIME, "The function's Node.js runtime"),

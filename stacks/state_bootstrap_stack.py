@@ -8,6 +8,8 @@ while, and refuses `terraform destroy` (prevent_destroy) unless PROTECT_STATEFUL
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from cdktf import TerraformOutput, TerraformStack
 from constructs import Construct
 
@@ -15,11 +17,11 @@ from constructs_lib.aws_provider import ProviderProps, aws_provider
 from constructs_lib.data_bucket import BucketLifecycle, SecureBucket, SecureBucketProps
 from constructs_lib.guardrails import apply_guardrails
 from constructs_lib.state_backend import StateBackendProps, apply_state_backend
-from stacks.facts import REGION, REQUIRED_TAGS
+from stacks.facts import BOOTSTRAP_STACK_NAME, REGION, REQUIRED_TAGS, stack_dir
 from stacks.settings import StackSettings
 
-# Relative to the stack's folder (cdktf.out/stacks/state-bootstrap): the project root.
-BOOTSTRAP_STATE = "../../../state-bootstrap.tfstate"
+# At the project root, relative to the stack's folder (cdktf.out/stacks/state-bootstrap).
+BOOTSTRAP_STATE = "/".join([".."] * len(stack_dir(Path("cdktf.out"), BOOTSTRAP_STACK_NAME).parts) + [f"{BOOTSTRAP_STACK_NAME}.tfstate"])
 STATE_VERSIONS_KEPT_DAYS = 90
 
 

@@ -1,3 +1,4 @@
+'use strict';
 // Evaluates AWS IAM requests with @cloud-copilot/iam-simulate, an evaluator written apart from
 // this project: reads a JSON list of simulations on stdin, writes one decision per simulation
 // ("Allowed", "ImplicitlyDenied", "ExplicitlyDenied") as a JSON list on stdout.
