@@ -78,6 +78,9 @@ class BucketDistributionProps:
     # A response headers policy of this stack's own (HSTS with preload, nosniff, frame denial,
     # strict referrer policy); False uses AWS's managed SecurityHeadersPolicy instead.
     own_security_headers: bool = True
+    # Whether `terraform apply` waits for the distribution to reach every edge location (AWS:
+    # minutes). Nothing in the stack needs it deployed, only its domain name, known at once.
+    wait_for_deployment: bool = True
 
 
 class BucketDistribution(Construct):
@@ -125,6 +128,7 @@ class BucketDistribution(Construct):
             price_class=props.price_class,
             default_root_object=props.default_root_object,
             web_acl_id=props.web_acl_arn,
+            wait_for_deployment=props.wait_for_deployment,
             origin=[
                 CloudfrontDistributionOrigin(
                     origin_id=ORIGIN_ID,

@@ -116,6 +116,7 @@ class DataProcessingStack(TerraformStack):
                     destination_name=name(Name.CDN_LOG_DESTINATION),
                 ),
                 own_security_headers=settings.own_security_headers,
+                wait_for_deployment=settings.cdn_wait_for_deployment,
             ),
         )
 

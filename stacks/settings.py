@@ -163,6 +163,15 @@ SETTINGS: tuple[Setting, ...] = (
         _boolean,
     ),
     Setting(
+        "cdn_wait_for_deployment",
+        "CDN_WAIT_FOR_DEPLOYMENT",
+        "cdnWaitForDeployment",
+        "true",
+        "`terraform apply` waits until CloudFront has deployed the distribution to its edge locations; "
+        "`false` returns once CloudFront accepted it",
+        _boolean,
+    ),
+    Setting(
         "emulator_endpoint",
         "EMULATOR_ENDPOINT",
         None,
@@ -187,6 +196,7 @@ class StackSettings:
     object_lock_days: int
     reserved_concurrency: int | None
     own_security_headers: bool
+    cdn_wait_for_deployment: bool
     emulator_endpoint: str | None
 
     @classmethod

@@ -100,3 +100,11 @@ def test_access_logs_are_delivered_to_the_log_bucket(synth):
         assert {"test": "ArnLike", "variable": "aws:SourceArn", "values": [source_arn]} in statement["condition"]
     assert write["principals"] == [{"type": "Service", "identifiers": ["delivery.logs.amazonaws.com"]}]
     assert write["resources"] == [f"${{aws_s3_bucket.{logs}.arn}}/cloudfront/*"]
+
+
+def test_apply_waits_for_the_distribution_unless_the_setting_says_not_to(synth):
+    assert synth.only("aws_cloudfront_distribution")["wait_for_deployment"] is True
+    from stacks.settings import StackSettings
+
+    settings = StackSettings.load(environ={"STATE_BACKEND": "local", "CDN_WAIT_FOR_DEPLOYMENT": "false"})
+    assert settings.cdn_wait_for_deployment is False
