@@ -88,7 +88,10 @@ def configure() -> Path:
     PLUGIN_CACHE.mkdir(parents=True, exist_ok=True)
     text = render(find_mirror())
     if not CONFIG_FILE.exists() or CONFIG_FILE.read_text() != text:
-        CONFIG_FILE.write_text(text)
+        # Atomic: a terraform started by a parallel test worker never reads half a file.
+        partial = CONFIG_FILE.with_suffix(f".{os.getpid()}.partial")
+        partial.write_text(text)
+        partial.replace(CONFIG_FILE)
     os.environ["TF_CLI_CONFIG_FILE"] = str(CONFIG_FILE)
     # jsii otherwise prints a Node 20 end-of-life banner on every synth.
     os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import subprocess
@@ -43,7 +44,12 @@ class Terraform:
         )
 
     def init(self) -> None:
-        self.run("init", "-input=false", "-no-color")
+        # Terraform's plugin cache is not safe for concurrent inits (parallel test workers):
+        # one at a time; with the cache warm each takes a second or two.
+        lock_path = terraform_cli.configure().with_name("init.lock")
+        with lock_path.open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            self.run("init", "-input=false", "-no-color")
 
     def validate(self) -> dict[str, Any]:
         return json.loads(self.run("validate", "-json", check=False).stdout)

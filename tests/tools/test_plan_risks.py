@@ -45,12 +45,12 @@ PARTNER_READS = {
     "Action": "s3:GetObject",
     "Resource": "arn:aws:s3:::flags-plain/*",
 }
-TOPIC_SENDS = {
-    "Sid": "TopicSends",
+ALARMS_PUBLISH = {
+    "Sid": "AlarmsPublish",
     "Effect": "Allow",
-    "Principal": {"Service": "sns.amazonaws.com"},
-    "Action": "sqs:SendMessage",
-    "Resource": "${aws_sqs_queue.jobs.arn}",
+    "Principal": {"Service": "cloudwatch.amazonaws.com"},
+    "Action": "sns:Publish",
+    "Resource": "${aws_sns_topic.pager.arn}",
 }
 
 
@@ -185,8 +185,9 @@ def _deployed():
                 }
             },
             "aws_cloudwatch_log_group": {"app": {"name": "flags-app", "retention_in_days": 0, "kms_key_id": "${aws_kms_key.one.arn}"}},
-            "aws_sqs_queue": {"jobs": {"name": "flags-jobs"}},
-            "aws_sqs_queue_policy": {"jobs": {"queue_url": "${aws_sqs_queue.jobs.id}", "policy": _document(TOPIC_SENDS)}},
+            # A topic policy stands for every resource policy the rule diffs (an SQS queue would do
+            # too, but the provider waits half a minute for each queue's attributes to settle).
+            "aws_sns_topic_policy": {"pager": {"arn": "${aws_sns_topic.pager.arn}", "policy": _document(ALARMS_PUBLISH)}},
             "aws_lambda_function": {
                 "worker": {
                     "function_name": "flags-worker",
@@ -256,7 +257,7 @@ def _weakened(deployed):
     resources["aws_kms_key"]["one"]["policy"] = _document({**KEY_ADMIN, "Principal": {"AWS": [ACCOUNT, PARTNER]}})
     resources["aws_dynamodb_table"]["items"]["server_side_encryption"]["kms_key_arn"] = "${aws_kms_key.two.arn}"
     resources["aws_cloudwatch_log_group"]["app"] |= {"retention_in_days": 7, "kms_key_id": "${aws_kms_key.two.arn}"}
-    resources["aws_sqs_queue_policy"]["jobs"]["policy"] = _document({**TOPIC_SENDS, "Principal": {"AWS": "*"}})
+    resources["aws_sns_topic_policy"]["pager"]["policy"] = _document({**ALARMS_PUBLISH, "Principal": {"AWS": "*"}})
     del resources["aws_lambda_function"]["worker"]["kms_key_arn"]
     resources["aws_lambda_permission"] = {
         "partner": {
@@ -349,9 +350,9 @@ def test_resource_policies_opened_or_stripped_of_a_deny_are_flagged(weakened_rev
         )
     ]
     assert _flags(weakened_review, "aws_kms_key.one") == [("iam", f"update: allow `AccountAdministers`: to `AWS:{PARTNER}`")]
-    assert _flags(weakened_review, "aws_sqs_queue_policy.jobs") == [
-        ("iam", "update: allow `TopicSends`: to `AWS:*` (anyone)"),
-        ("exposure", "the policy allows principal `*` (anyone): `TopicSends`"),
+    assert _flags(weakened_review, "aws_sns_topic_policy.pager") == [
+        ("iam", "update: allow `AlarmsPublish`: to `AWS:*` (anyone)"),
+        ("exposure", "the policy allows principal `*` (anyone): `AlarmsPublish`"),
     ]
     assert _flags(weakened_review, "aws_lambda_permission.partner") == [
         ("exposure", "lets `999999999999` invoke the function from any source (no `source_arn`)"),
@@ -396,5 +397,4 @@ def test_the_untouched_and_unflagged_resources_stay_quiet(weakened_review):
         "aws_iam_role.attached",
         "aws_kms_key.two",
         "aws_sns_topic.pager",
-        "aws_sqs_queue.jobs",
     }
