@@ -7,6 +7,7 @@ PYTHON ?= python3
 PIPENV_VERSION := 2026.10.3
 PIPENV := $(PYTHON) -m pipenv
 VENV_PYTHON := .venv/bin/python
+PYTEST_WORKERS ?= $(shell $(PYTHON) -c 'import os; print((os.cpu_count() or 1) + 1)')
 
 export PIPENV_VENV_IN_PROJECT := 1
 export PIPENV_YES := 1
@@ -58,8 +59,9 @@ down: install
 	$(VENV_PYTHON) -m tools.up down
 
 # The Python and handler suites run side by side (their output kept apart), and pytest runs a
-# worker per core: each test file stays on one worker, so a file's shared deployment is applied
-# once (docs/performance.md).
+# worker per core plus one, as the end-to-end deployment mostly sleeps in the provider's waits;
+# tests sharing an expensive fixture stay on one worker (tests/conftest.py), so it is built once
+# (docs/performance.md).
 test: install lint
 	$(MAKE) --no-print-directory -j2 --output-sync=target test-python test-handler
 
@@ -79,7 +81,7 @@ test-unit: install
 	cd handler && node --test test/parse.test.js test/store.test.js
 
 test-python: install
-	$(VENV_PYTHON) -m pytest -n auto --dist loadfile --durations=15
+	$(VENV_PYTHON) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup --durations=15
 
 test-handler: install
 	cd handler && npm test

@@ -47,10 +47,20 @@ SLOW_FIXTURES = {
 }
 
 
+# Session plans of the whole stack, shared by tests in several files.
+SHARED_PLANS = {"terraform", "valid_plan", "longest_prefix_plan"}
+
+
+# tryfirst: before xdist reads the xdist_group marks in its own hook.
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
-        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if SLOW_FIXTURES & fixtures:
             item.add_marker(pytest.mark.slow)
+            # Parallel runs (make test: --dist loadgroup) keep the tests that share an expensive
+            # fixture on one worker, so it is built once: the stack's plans, or a file's deployment.
+            item.add_marker(pytest.mark.xdist_group("stack-plans" if SHARED_PLANS & fixtures else item.module.__name__))
 
 
 @dataclass(frozen=True)
