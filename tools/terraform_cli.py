@@ -66,7 +66,13 @@ def find_mirror() -> str | None:
 
 def render(mirror: str | None) -> str:
     """The CLI configuration text (HCL) for the given mirror (None: registry only)."""
-    lines = [f"plugin_cache_dir = {json.dumps(str(PLUGIN_CACHE))}"]
+    lines = [
+        f"plugin_cache_dir = {json.dumps(str(PLUGIN_CACHE))}",
+        # The synthesized stacks have no dependency lock file, so without this every init would
+        # reinstall the provider into the shared cache, under the feet of terraform processes
+        # already linked to it (parallel test workers): link from the cache, never rewrite it.
+        "plugin_cache_may_break_dependency_lock_file = true",
+    ]
     if mirror:
         lines += [
             "provider_installation {",
