@@ -11,9 +11,10 @@ import base64
 import hashlib
 import io
 import json
-import os
 import zipfile
 from pathlib import Path
+
+from synth.atomic import write_atomically
 
 # Runtimes hashicorp/aws 5.100.0 accepts for Node.js; AWS refuses to create the older ones.
 NODE_RUNTIMES = ("nodejs14.x", "nodejs16.x", "nodejs18.x", "nodejs20.x", "nodejs22.x")
@@ -40,8 +41,5 @@ def build_package(source_dir: Path, build_dir: Path) -> tuple[Path, str]:
     build_dir.mkdir(parents=True, exist_ok=True)
     target = build_dir / f"handler-{digest.hex()[:16]}.zip"
     if not target.exists():
-        # Atomic: two synths at once (parallel tests) never read half a package.
-        partial = target.with_suffix(f".{os.getpid()}.partial")
-        partial.write_bytes(data)
-        partial.replace(target)
+        write_atomically(target, data)
     return target, base64.b64encode(digest).decode()

@@ -34,6 +34,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from stacks.facts import PROJECT_ROOT
+from synth.atomic import write_atomically
 
 PACKAGE = "cdktf_cdktf_provider_aws"
 DISTRIBUTION = "cdktf-cdktf-provider-aws"
@@ -179,9 +180,7 @@ def trimmed_tarball(tarball: Path, jsii_submodules: Sequence[str], cache_dir: Pa
     target = cache_dir / f"provider-aws-{key}.jsii.tgz"
     if not target.is_file():
         cache_dir.mkdir(parents=True, exist_ok=True)
-        partial = target.with_suffix(f".{os.getpid()}.partial")
-        partial.write_bytes(trim(tarball, jsii_submodules))
-        partial.replace(target)  # atomic: concurrent synths never read half a file
+        write_atomically(target, trim(tarball, jsii_submodules))
     return target
 
 

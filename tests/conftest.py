@@ -16,17 +16,15 @@ terraform_cli.configure()
 provider_fastpath.install()
 
 import json  # noqa: E402
-import os  # noqa: E402
 import shutil  # noqa: E402
-import subprocess  # noqa: E402
-import sys  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
 import pytest  # noqa: E402
 
-from stacks.facts import PROJECT_ROOT, STACK_NAME, stack_dir  # noqa: E402
+from stacks.facts import STACK_NAME  # noqa: E402
+from tools import app  # noqa: E402
 from tools.emulator import MotoServer  # noqa: E402
 from tools.terraform_runner import Terraform  # noqa: E402
 
@@ -107,15 +105,9 @@ class Synth:
 
 
 def run_main(outdir: Path, **env: str) -> Path:
-    """`python main.py` with the local backend and no AWS_* variables; the stack's folder."""
-    # Every setting at its default unless a test names it: the caller's shell must not leak in.
-    from stacks.settings import SETTINGS
-
-    settings = {setting.env for setting in SETTINGS}
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k not in settings}
-    clean.update(STATE_BACKEND="local", CDKTF_OUTDIR=str(outdir), **env)
-    subprocess.run([sys.executable, "main.py"], cwd=PROJECT_ROOT, env=clean, check=True)
-    return stack_dir(outdir)
+    """`python main.py` with the local backend, no AWS_* variables and every setting at its default
+    unless a test names it; the stack's folder."""
+    return app.synthesize(outdir, **env)
 
 
 @pytest.fixture(scope="session")

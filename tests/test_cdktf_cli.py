@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from tests.conftest import PROJECT_ROOT
+from stacks.facts import PROJECT_ROOT
 
 
 def _files(root):

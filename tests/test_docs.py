@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import PROJECT_ROOT
+from stacks.facts import PROJECT_ROOT
 from tools import docs
 
 DOCS = docs.doc_files()

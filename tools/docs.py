@@ -31,9 +31,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
-import subprocess
 import sys
 import tempfile
 from collections import defaultdict
@@ -44,7 +42,8 @@ from typing import Any
 
 import yaml
 
-from stacks.facts import PROJECT_ROOT, STACK_NAME, stack_dir
+from stacks.facts import PROJECT_ROOT, STACK_NAME
+from tools import app
 
 CHECKOV_CONFIG = PROJECT_ROOT / ".checkov.yaml"
 CHECKOV_REASONS = PROJECT_ROOT / "docs" / "checkov-skips.yaml"
@@ -500,15 +499,9 @@ def check(stack: Mapping[str, Any], files: Iterable[Path] | None = None, write: 
 
 
 def synthesize(outdir: Path) -> dict[str, Any]:
-    """The default synth: `python main.py`, local backend, no AWS credentials, every setting at
-    its default (so a shell's STATE_BUCKET or LAMBDA_RUNTIME cannot leak into the docs)."""
-    from stacks.settings import SETTINGS
-
-    overridden = {s.env for s in SETTINGS}
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k not in overridden}
-    env.update(STATE_BACKEND="local", CDKTF_OUTDIR=str(outdir))
-    subprocess.run([sys.executable, "main.py"], cwd=PROJECT_ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
-    return json.loads((stack_dir(outdir) / "cdk.tf.json").read_text())
+    """The default synth (tools.app: local backend, no AWS credentials, every setting at its
+    default, so a shell's STATE_BUCKET or LAMBDA_RUNTIME cannot leak into the docs)."""
+    return json.loads((app.synthesize(outdir, quiet=True) / "cdk.tf.json").read_text())
 
 
 def main(argv: list[str] | None = None) -> int:

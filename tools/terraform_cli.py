@@ -22,6 +22,7 @@ import os
 from pathlib import Path
 
 from stacks.facts import PROJECT_ROOT
+from synth.atomic import write_atomically
 
 CONFIG_FILE = PROJECT_ROOT / ".terraform-cli" / "terraformrc"
 PLUGIN_CACHE = PROJECT_ROOT / ".terraform-cli" / "plugin-cache"
@@ -94,10 +95,7 @@ def configure() -> Path:
     PLUGIN_CACHE.mkdir(parents=True, exist_ok=True)
     text = render(find_mirror())
     if not CONFIG_FILE.exists() or CONFIG_FILE.read_text() != text:
-        # Atomic: a terraform started by a parallel test worker never reads half a file.
-        partial = CONFIG_FILE.with_suffix(f".{os.getpid()}.partial")
-        partial.write_text(text)
-        partial.replace(CONFIG_FILE)
+        write_atomically(CONFIG_FILE, text)
     os.environ["TF_CLI_CONFIG_FILE"] = str(CONFIG_FILE)
     # jsii otherwise prints a Node 20 end-of-life banner on every synth.
     os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")

@@ -10,8 +10,9 @@ import sys
 
 import pytest
 
+from stacks.facts import PROJECT_ROOT
 from synth import provider_fastpath
-from tests.conftest import PROJECT_ROOT, run_main
+from tests.conftest import run_main
 
 
 def _tree(root):

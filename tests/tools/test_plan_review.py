@@ -11,7 +11,8 @@ from contextlib import contextmanager
 
 import pytest
 
-from tests.conftest import PROJECT_ROOT, VALID_INPUTS
+from stacks.facts import PROJECT_ROOT
+from tests.conftest import VALID_INPUTS
 from tools.plan_cost import PRICING
 from tools.plan_review import GITHUB_COMMENT_LIMIT, AttributeChange, action_of, attribute_changes, main, review
 from tools.terraform_runner import Terraform

@@ -8,7 +8,7 @@ import re
 import pytest
 import yaml
 
-from tests.conftest import PROJECT_ROOT
+from stacks.facts import PROJECT_ROOT
 from tools.security_scan import CONFIG, scan, scannable_copy
 
 
