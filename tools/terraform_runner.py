@@ -13,6 +13,12 @@ from typing import Any
 
 from tools import terraform_cli
 
+# Go's garbage collector at a quarter of its default frequency for terraform and the provider it
+# starts: building the AWS provider's schema is allocation-bound, and this cuts a plan's CPU time by
+# about a fifth (13.5 -> 11 CPU-seconds for the whole stack) for about 250 MB more memory per run
+# (docs/performance.md). A GOGC of the caller's own wins.
+GO_GC_PERCENT = "400"
+
 
 @dataclass(frozen=True)
 class PlanResult:
@@ -37,7 +43,7 @@ class Terraform:
         return subprocess.run(
             ["terraform", *args],
             cwd=self.workdir,
-            env={**os.environ, "TF_IN_AUTOMATION": "1", **self.env},
+            env={"GOGC": GO_GC_PERCENT, **os.environ, "TF_IN_AUTOMATION": "1", **self.env},
             capture_output=capture,
             text=True,
             check=check,
