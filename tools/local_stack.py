@@ -124,8 +124,12 @@ class LocalStack:
         terraform.apply(self.variables, stream=stream)
         return terraform.outputs()
 
+    def deployed(self) -> bool:
+        """Whether the state holds any resource (after a destroy it exists, empty)."""
+        return self.state_file.exists() and bool(json.loads(self.state_file.read_text()).get("resources"))
+
     def down(self, stream: bool = False) -> None:
-        if self.state_file.exists():
+        if self.deployed():
             self.terraform.destroy(self.variables, stream=stream)
 
     def boto3(self, service: str):
