@@ -86,8 +86,11 @@ def request_schema(id_rule: Mapping[str, Any]) -> str:
     )
 
 
-# A refused body answers in the handler's error shape, not API Gateway's default.
-BAD_BODY_TEMPLATE = '{"error":"InvalidBody","message":$context.error.validationErrorString,"requestId":"$context.requestId"}'
+# A refused body answers in the handler's error shape, not API Gateway's default. The quotes
+# are the template's: API Gateway inserts validationErrorString unquoted (its inner quotes
+# escaped), unlike messageString (AWS sample: aws-samples/serverless-samples,
+# apigw-eventbridge-schema-validation, observed `"message": "[object has missing ...]"`).
+BAD_BODY_TEMPLATE = '{"error":"InvalidBody","message":"$context.error.validationErrorString","requestId":"$context.requestId"}'
 
 
 @dataclass(frozen=True)
