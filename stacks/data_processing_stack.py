@@ -163,6 +163,7 @@ class DataProcessingStack(TerraformStack):
                 logging_account=logging_account.account,
                 log_key_arn=key.arn,
                 web_acl_arn=api_firewall.acl.arn,
+                **({"requests_per_day": settings.api_requests_per_day} if settings.api_requests_per_day else {}),
             ),
         )
 

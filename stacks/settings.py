@@ -69,6 +69,14 @@ def _positive_or_unset(name: str, value: str) -> int | None:
     return int(value)
 
 
+def _quota_or_unset(name: str, value: str) -> int | None:
+    if not value:
+        return None
+    if not value.isdigit() or int(value) < 1:
+        raise SettingsError(f"{name} must be a whole number of at least 1 (unset: the API construct's 1000), not {value!r}")
+    return int(value)
+
+
 def _bucket_name(name: str, value: str) -> str | None:
     if value and not BUCKET_NAME.match(value):
         raise SettingsError(
@@ -172,6 +180,15 @@ SETTINGS: tuple[Setting, ...] = (
         _boolean,
     ),
     Setting(
+        "api_requests_per_day",
+        "API_REQUESTS_PER_DAY",
+        None,
+        "",
+        "The usage plan's quota of requests per day per API key (unset: the API construct's default, the "
+        "specification's 1000); a smaller one is for tests of the quota, never for production",
+        _quota_or_unset,
+    ),
+    Setting(
         "emulator_endpoint",
         "EMULATOR_ENDPOINT",
         None,
@@ -197,6 +214,7 @@ class StackSettings:
     reserved_concurrency: int | None
     own_security_headers: bool
     cdn_wait_for_deployment: bool
+    api_requests_per_day: int | None
     emulator_endpoint: str | None
 
     @classmethod
