@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
 import subprocess
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,25 @@ from tools import terraform_cli
 # about a fifth (13.5 -> 11 CPU-seconds for the whole stack) for about 250 MB more memory per run
 # (docs/performance.md). A GOGC of the caller's own wins.
 GO_GC_PERCENT = "400"
+
+
+OnLine = Callable[[str], None] | None
+
+
+class TerraformError(RuntimeError):
+    """A terraform command failed; `errors` holds its error blocks, `log` where its whole output is."""
+
+    def __init__(self, command: str, errors: list[str], log: Path | None) -> None:
+        self.command, self.errors, self.log = command, errors, log
+        where = f" (whole output: {log})" if log else ""
+        super().__init__(f"terraform {command} failed{where}:\n" + "\n".join(errors))
+
+
+def error_blocks(lines: Sequence[str], limit: int = 60) -> list[str]:
+    """From Terraform's first "Error: " line on (with -no-color it prints its diagnostics last)."""
+    texts = [line.rstrip() for line in lines]
+    first = next((i for i, text in enumerate(texts) if text.startswith("Error: ")), len(texts))
+    return texts[first : first + limit]
 
 
 @dataclass(frozen=True)
@@ -43,11 +63,14 @@ class Terraform:
         return subprocess.run(
             ["terraform", *args],
             cwd=self.workdir,
-            env={"GOGC": GO_GC_PERCENT, **os.environ, "TF_IN_AUTOMATION": "1", **self.env},
+            env=self._env(),
             capture_output=capture,
             text=True,
             check=check,
         )
+
+    def _env(self) -> dict[str, str]:
+        return {"GOGC": GO_GC_PERCENT, **os.environ, "TF_IN_AUTOMATION": "1", **self.env}
 
     def init(self) -> None:
         # Terraform's plugin cache is not safe for concurrent inits (parallel test workers):
@@ -82,15 +105,18 @@ class Terraform:
             plan = json.loads(self.run("show", "-json", plan_file).stdout)
         return PlanResult(result.returncode, diagnostics, plan)
 
-    def apply(self, variables: Mapping[str, Any], stream: bool = False, targets: Sequence[str] = ()) -> None:
-        """`terraform apply -auto-approve`; with `stream`, its progress goes to this stdout."""
-        self._change("apply", variables, stream, targets)
+    def apply(self, variables: Mapping[str, Any], targets: Sequence[str] = (), log: Path | None = None, on_line: OnLine = None) -> None:
+        """`terraform apply -auto-approve`; see `_change` for `log` and `on_line`."""
+        self._change("apply", variables, targets, log, on_line)
 
-    def destroy(self, variables: Mapping[str, Any], stream: bool = False) -> None:
-        self._change("destroy", variables, stream)
+    def destroy(self, variables: Mapping[str, Any], log: Path | None = None, on_line: OnLine = None) -> None:
+        self._change("destroy", variables, (), log, on_line)
 
-    def _change(self, command: str, variables: Mapping[str, Any], stream: bool, targets: Sequence[str] = ()) -> None:
+    def _change(self, command: str, variables: Mapping[str, Any], targets: Sequence[str], log: Path | None, on_line: OnLine) -> None:
+        """Run it; with `log`, its whole output goes there and each line to `on_line` as it comes.
+        A failure raises TerraformError with Terraform's error blocks."""
         args = [
+            "terraform",
             command,
             "-input=false",
             "-auto-approve",
@@ -98,10 +124,20 @@ class Terraform:
             *self._var_args(variables),
             *(f"-target={target}" for target in targets),
         ]
-        result = self.run(*args, check=False, capture=not stream)
-        if result.returncode != 0:
-            shown = "" if stream else f":\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
-            raise RuntimeError(f"terraform {command} failed{shown}")
+        terraform_cli.configure()
+        lines: list[str] = []
+        with open(log, "a") if log else contextlib.nullcontext() as sink:
+            process = subprocess.Popen(args, cwd=self.workdir, env=self._env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            for line in process.stdout:
+                lines.append(line)
+                if sink:
+                    sink.write(line)
+                    sink.flush()
+                if on_line:
+                    on_line(line.rstrip("\n"))
+            process.wait()
+        if process.returncode != 0:
+            raise TerraformError(command, error_blocks(lines) or [line.rstrip() for line in lines[-40:]], log)
 
     def outputs(self) -> dict[str, Any]:
         """Output values by name (sensitive ones included: callers decide what to print)."""

@@ -1,37 +1,84 @@
-"""`make up` / `make down`: the whole stack on a local emulator, proven by one real request.
+"""`make up` / `make down`: the whole stack on a local emulator, and a local API to call.
 
-    make up     start moto on loopback, synth aimed at it, terraform apply, print the outputs,
-                seed an item, run the handler with an API Gateway proxy event against the
-                deployed table and bucket, and show where the result landed
-    make down   terraform destroy, then stop the emulator
+    make up     start moto on loopback, synth aimed at it, terraform apply (progress here, the
+                whole output in .local/terraform.log), seed an item, start the local API
+                (tools/local_api.py) and prove it with one request whose result is fetched
+                through the CDN stand-in; then print the curl lines to do the same
+    make down   stop the local API, terraform destroy, stop the emulator
 
 Inputs: TF_VAR_ResourcePrefix, TF_VAR_DynamoDbReadCapacity, ... as for terraform; without them
-the prefix keeps its default and AlertEmail is "ops@example.com". State, synth output and the
-emulator's log live in .local/.
+the prefix keeps its default and AlertEmail is "ops@example.com". State, synth output, logs and
+the local API's certificate live in .local/.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import sys
 import time
+from collections.abc import Callable
+from pathlib import Path
 
 from stacks.facts import PROJECT_ROOT
 from tools import terraform_cli
 from tools.emulator import MotoServer
-from tools.local_stack import LocalStack, proxy_event
+from tools.local_api import LocalApi
+from tools.local_stack import LocalStack
+from tools.terraform_runner import TerraformError
 
 LOCAL_ROOT = PROJECT_ROOT / ".local"
 SESSION = LOCAL_ROOT / "session.json"
+TERRAFORM_LOG = LOCAL_ROOT / "terraform.log"
 # The prefix keeps its default (constructs_lib/inputs.py); the alert email has none.
 DEFAULT_INPUTS = {"AlertEmail": "ops@example.com"}
 DEMO_ITEM = {"id": "demo-1", "name": "Demo item", "seededBy": "make up"}
+DEMO_BODY = json.dumps({"id": DEMO_ITEM["id"], "payload": {"source": "make up"}}, separators=(",", ":"))
+STEPS = 5
 
 
-def step(number: int, total: int, text: str) -> None:
-    print(f"\n==> [{number}/{total}] {text}", flush=True)
+class Progress:
+    """Terraform's completed resources against its plan's total, on one line that updates in a
+    terminal (a line every 10 s otherwise)."""
+
+    PLAN = re.compile(r"^Plan: (\d+) to add, (\d+) to change, (\d+) to destroy")
+    DONE = re.compile(r": (Creation|Modifications|Destruction) complete after ")
+
+    def __init__(self, label: str, verb: str, out=sys.stdout, clock: Callable[[], float] = time.monotonic) -> None:
+        self.label, self.verb, self.out, self.clock = label, verb, out, clock
+        self.started = self.last_shown = clock()
+        self.total: int | None = None
+        self.done = 0
+        self.tty = out.isatty()
+
+    def __call__(self, line: str) -> None:
+        plan = self.PLAN.match(line)
+        if plan:
+            self.total = sum(map(int, plan.groups()))
+        elif self.DONE.search(line):
+            self.done += 1
+        else:
+            return
+        if self.tty or self.clock() - self.last_shown >= 10:
+            self.show()
+
+    def text(self) -> str:
+        total = "?" if self.total is None else self.total
+        return f"{self.label}: {self.done}/{total} resources {self.verb} ({self.clock() - self.started:.0f} s)"
+
+    def show(self, final: bool = False) -> None:
+        self.last_shown = self.clock()
+        if self.tty:
+            self.out.write("\r\033[K" + self.text() + ("\n" if final else ""))
+        else:
+            self.out.write(self.text() + "\n")
+        self.out.flush()
+
+
+def step(number: int, text: str) -> None:
+    print(f"[{number}/{STEPS}] {text}", flush=True)
 
 
 def inputs() -> dict[str, str]:
@@ -51,56 +98,85 @@ def emulator_running(session: dict) -> bool:
     return MotoServer.is_ours(session["pid"], session.get("port"))
 
 
+def _relative(path: Path | str) -> str:
+    path = Path(path)
+    return str(path.relative_to(PROJECT_ROOT)) if path.is_relative_to(PROJECT_ROOT) else str(path)
+
+
+def start_api(session: dict) -> LocalApi:
+    stack = LocalStack(root=LOCAL_ROOT, endpoint=session["endpoint"], variables=session["variables"])
+    return LocalApi.start(LOCAL_ROOT, session["endpoint"], session["outputs"]["api_invoke_url"], stack.outdir)
+
+
+def try_it(api: LocalApi, outputs: dict) -> None:
+    print("\nTry it:")
+    print(f"  {api.curl(outputs['api_key_value'], DEMO_BODY)}")
+    print(f"  url=$({api.curl(outputs['api_key_value'], DEMO_BODY)} | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"url\"])')")
+    print(f"  {api.curl_result(cert=_relative(api.cdn_cert))}")
+    print(f"Logs: {_relative(LOCAL_ROOT / 'access.log')} (API access log), {_relative(LOCAL_ROOT / 'function.log')} (the function's),")
+    print(f"      {_relative(TERRAFORM_LOG)}, {_relative(LOCAL_ROOT / 'moto.log')}, {_relative(LOCAL_ROOT / 'local-api.log')}")
+
+
+def failed(error: TerraformError, progress: Progress, consequence: str) -> int:
+    """Terraform's errors and where its whole output is; the exit status."""
+    progress.show(final=True)
+    print("\n".join(error.errors), file=sys.stderr)
+    print(f"\nterraform {error.command} failed; its whole output: {_relative(TERRAFORM_LOG)}. {consequence}", file=sys.stderr)
+    return 1
+
+
 def up() -> int:
     running = load_session()
     if running:
+        api = LocalApi.running(LOCAL_ROOT)
         print(f"The local stack is already up: emulator pid {running['pid']} at {running['endpoint']}.")
-        print("`make down` stops it; nothing was started.")
+        if api is None:
+            api = start_api(running)
+            print(f"The local API was not running: started again at {api.api_url} (pid {api.pid}).")
+        else:
+            print(f"Local API at {api.api_url} (pid {api.pid}). `make down` stops both; nothing was started.")
+        try_it(api, running["outputs"])
         return 0
     started = time.monotonic()
-    total = 6
-    step(1, total, "Starting the AWS emulator (moto) on loopback")
     shutil.rmtree(LOCAL_ROOT, ignore_errors=True)  # a new emulator starts empty: so must the state
     LOCAL_ROOT.mkdir(parents=True)
     emulator = MotoServer(log_path=LOCAL_ROOT / "moto.log").start(detach=True)
     variables = inputs()
     session = {"pid": emulator.process.pid, "port": emulator.port, "endpoint": emulator.endpoint, "variables": variables}
     SESSION.write_text(json.dumps(session))
-    print(f"    emulator pid {emulator.process.pid} at {emulator.endpoint} (log: .local/moto.log)")
+    step(1, f"AWS emulator (moto) at {emulator.endpoint}, pid {emulator.process.pid}")
 
     stack = LocalStack(root=LOCAL_ROOT, endpoint=emulator.endpoint, variables=variables)
-    step(2, total, "Synthesizing the stack with the provider aimed at the emulator")
     stack.synth()
-    print(f"    {stack.terraform.workdir.relative_to(PROJECT_ROOT)}/cdk.tf.json")
+    step(2, f"Synthesized for the emulator: {_relative(stack.terraform.workdir / 'cdk.tf.json')}")
 
-    step(3, total, "terraform init + apply")
-    terraform = stack.terraform
-    terraform.init()
-    terraform.apply(variables, stream=True)
-    outputs = terraform.outputs()
+    progress = Progress(f"[3/{STEPS}] Deploying", "created")
+    try:
+        outputs = stack.apply(log=TERRAFORM_LOG, on_line=progress)
+    except TerraformError as error:
+        return failed(error, progress, "`make down` cleans up.")
+    progress.show(final=True)
+    session["outputs"] = outputs
+    SESSION.write_text(json.dumps(session))
 
-    step(4, total, "Outputs")
-    for name, value in sorted(outputs.items()):
-        print(f"    {name:18} {'(sensitive)' if name == 'api_key_value' else value}")
-
-    step(5, total, f"Seeding item {DEMO_ITEM['id']!r} into {outputs['table_name']}")
     stack.seed_item(outputs["table_name"], DEMO_ITEM)
+    api = start_api(session)
+    step(4, f"Local API at {api.api_url}, CDN stand-in for https://{api.cdn_domain} at 127.0.0.1:{api.cdn_port}")
 
-    step(6, total, "POST /process: the handler (local node, the deployed function's environment)")
-    event = proxy_event({"id": DEMO_ITEM["id"], "payload": {"source": "make up"}}, outputs["api_key_value"])
-    print(f"    request: POST {outputs['api_invoke_url']} body={event['body']}")
-    invocation = stack.invoke(outputs["function_name"], event)
-    print(f"    response: {invocation.status} {json.dumps(invocation.body)}")
-    for line in invocation.logs:
-        print(f"    log: {json.dumps(line)}")
-    if invocation.status != 200:
-        print("The request failed; the stack stays up for inspection (`make down` removes it).")
+    status, _, body = api.post(DEMO_BODY, outputs["api_key_value"])
+    answer = json.loads(body)
+    if status != 200:
+        step(5, f"POST /process answered {status}: {answer}")
+        print(f"The stack stays up for inspection (logs in {_relative(LOCAL_ROOT)}/; `make down` removes it).")
         return 1
-    key = invocation.body["key"]
-    print(f"    result: s3://{outputs['data_bucket_name']}/{key}")
-    print(f"    served at: {invocation.body['url']}")
-    print(f"    content: {json.dumps(stack.read_result(outputs['data_bucket_name'], key))}")
-    print(f"\nUp in {time.monotonic() - started:.0f} s. `make down` destroys it and stops the emulator.")
+    fetched, _, result = api.fetch(answer["url"])
+    step(5, f"POST /process {DEMO_BODY} -> {status}; GET its url -> {fetched}: {result.decode()[:120]}")
+
+    print("\nOutputs (api_invoke_url is the emulator's, which cannot run the function: call the local API):")
+    for name, value in sorted(outputs.items()):
+        print(f"  {name:18} {value}")
+    try_it(api, outputs)
+    print(f"\nUp in {time.monotonic() - started:.0f} s. `make down` stops the local API, destroys the stack and stops the emulator.")
     return 0
 
 
@@ -109,11 +185,21 @@ def down() -> int:
         print("Nothing is up (no .local/session.json).")
         return 0
     session = json.loads(SESSION.read_text())
+    api = LocalApi.running(LOCAL_ROOT)
+    if api:
+        api.stop()
+        print(f"Stopped the local API (pid {api.pid}).")
     if emulator_running(session):
-        print("==> terraform destroy", flush=True)
-        LocalStack(root=LOCAL_ROOT, endpoint=session["endpoint"], variables=session["variables"]).down(stream=True)
-        print(f"==> Stopping the emulator (pid {session['pid']})")
+        stack = LocalStack(root=LOCAL_ROOT, endpoint=session["endpoint"], variables=session["variables"])
+        if stack.deployed():
+            progress = Progress("Destroying", "destroyed")
+            try:
+                stack.down(log=TERRAFORM_LOG, on_line=progress)
+            except TerraformError as error:
+                return failed(error, progress, "The emulator keeps running.")
+            progress.show(final=True)
         MotoServer.stop_pid(session["pid"], session.get("port"))
+        print(f"Stopped the emulator (pid {session['pid']}).")
     else:
         print("The emulator is no longer running; its resources went with it.")
     shutil.rmtree(LOCAL_ROOT, ignore_errors=True)

@@ -160,7 +160,10 @@ def test_make_down_destroys_then_stops_the_recorded_emulator(no_proc, detached, 
         def __init__(self, root, endpoint, variables):
             self.endpoint = endpoint
 
-        def down(self, stream=False):
+        def deployed(self):
+            return True
+
+        def down(self, log=None, on_line=None):
             destroyed.append(_answers(self.endpoint))
 
     local = tmp_path / ".local"
@@ -177,7 +180,7 @@ def test_make_down_destroys_then_stops_the_recorded_emulator(no_proc, detached, 
     assert not _answers(endpoint)
     assert not MotoServer.is_ours(pid)
     assert not local.exists()
-    assert f"Stopping the emulator (pid {pid})" in capsys.readouterr().out
+    assert f"Stopped the emulator (pid {pid})" in capsys.readouterr().out
 
 
 @pytest.mark.slow
