@@ -54,7 +54,7 @@ def free_port() -> int:
 PROC = Path("/proc")
 
 
-def _command_line(pid: int) -> list[str] | None:
+def command_line(pid: int) -> list[str] | None:
     """The arguments of a live process, or None if there is none.
 
     `ps` (Linux and macOS; macOS has no /proc); where it is not installed (slim Linux images),
@@ -139,7 +139,7 @@ class MotoServer:
         """
         if pid <= 0:
             return False
-        args = _command_line(pid)
+        args = command_line(pid)
         if not args or "tools.moto_server" not in args:
             return False
         return port is None or any(pair == ("-p", str(port)) for pair in zip(args, args[1:], strict=False))

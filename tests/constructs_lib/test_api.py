@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from cdktf import Testing
 
+from stacks.settings import SettingsError, StackSettings
+from tests.conftest import run_main
 from tests.support.plans import planned_one
+from tools.local_gateway import render
 
 
 def test_api_is_a_regional_rest_api(synth):
@@ -113,3 +117,32 @@ def test_the_request_model_validates_the_handlers_own_id_rule(synth):
         "pattern": rule["pattern"],
     }
     assert schema["required"] == ["id"] and schema["additionalProperties"] is False
+
+
+def test_a_smaller_quota_is_a_setting_for_tests_and_the_default_stays_the_specifications(synth, tmp_path):
+    local = {"STATE_BACKEND": "local"}
+    assert StackSettings.load(lambda key: None, environ=local).api_requests_per_day is None
+    assert StackSettings.load(lambda key: None, environ={**local, "API_REQUESTS_PER_DAY": "12"}).api_requests_per_day == 12
+    for bad in ("0", "-1", "many", "1.5"):
+        with pytest.raises(SettingsError, match="API_REQUESTS_PER_DAY must be a whole number of at least 1"):
+            StackSettings.load(lambda key: None, environ={**local, "API_REQUESTS_PER_DAY": bad})
+    assert synth.only("aws_api_gateway_usage_plan")["quota_settings"] == {"limit": 1000, "period": "DAY"}
+    stack_dir = run_main(tmp_path, API_REQUESTS_PER_DAY="12")
+    plans = json.loads((stack_dir / "cdk.tf.json").read_text())["resource"]["aws_api_gateway_usage_plan"]
+    assert [p["quota_settings"] for p in plans.values()] == [{"limit": 12, "period": "DAY"}]
+
+
+def test_a_refused_body_answers_valid_json_in_the_handlers_error_shape(synth):
+    """validationErrorString is inserted unquoted, its inner quotes escaped (docs/emulator.md)."""
+    (response,) = synth.resources("aws_api_gateway_gateway_response").values()
+    assert (response["response_type"], response["status_code"]) == ("BAD_REQUEST_BODY", "400")
+    template = response["response_templates"]["application/json"]
+    rendered = render(
+        template,
+        {"$context.error.validationErrorString": '[object has missing required properties ([\\"id\\"])]', "$context.requestId": "r-1"},
+    )
+    assert json.loads(rendered) == {
+        "error": "InvalidBody",
+        "message": '[object has missing required properties (["id"])]',
+        "requestId": "r-1",
+    }

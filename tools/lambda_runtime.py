@@ -1,0 +1,218 @@
+"""Lambda execution environments for the local API: the deployed package, run by long-lived node
+processes (tools/lambda_runtime.js), one invocation at a time each, as Lambda runs them.
+
+What is Lambda's own: the package is the one the function was deployed with (its SHA-256 must
+equal the function's CodeSha256), unpacked once; the environment is the function's deployed
+variables plus Lambda's reserved ones; an environment is started on demand (its first
+invocation is a cold start) up to the pool's size and reused after; an invocation that outlives
+the function's timeout gets its environment killed, as Lambda does. What stands in: the
+runtime's bundled AWS SDK is the handler's own node_modules (NODE_PATH), and credentials and
+the endpoint are the emulator's.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import select
+import subprocess
+import threading
+import time
+import uuid
+import zipfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from stacks.facts import PROJECT_ROOT
+
+RUNTIME_SCRIPT = Path(__file__).with_name("lambda_runtime.js")
+# The runtime's bundled SDK (Lambda puts it on NODE_PATH): the handler's pinned dev copy.
+BUNDLED_SDK = PROJECT_ROOT / "handler" / "node_modules"
+
+
+@dataclass(frozen=True)
+class FunctionConfig:
+    """What the pool needs of the deployed function (GetFunctionConfiguration)."""
+
+    name: str
+    arn: str
+    runtime: str
+    handler: str
+    timeout_seconds: int
+    memory_mb: int
+    code_sha256: str  # base64, as Lambda reports it
+    environment: Mapping[str, str]
+    log_group: str
+
+    @classmethod
+    def from_api(cls, configuration: Mapping[str, Any]) -> FunctionConfig:
+        return cls(
+            name=configuration["FunctionName"],
+            arn=configuration["FunctionArn"],
+            runtime=configuration["Runtime"],
+            handler=configuration["Handler"],
+            timeout_seconds=configuration["Timeout"],
+            memory_mb=configuration["MemorySize"],
+            code_sha256=configuration["CodeSha256"],
+            environment=dict(configuration.get("Environment", {}).get("Variables", {})),
+            log_group=configuration.get("LoggingConfig", {}).get("LogGroup") or f"/aws/lambda/{configuration['FunctionName']}",
+        )
+
+
+def sha256_base64(path: Path) -> str:
+    return base64.b64encode(hashlib.sha256(path.read_bytes()).digest()).decode()
+
+
+def unpack_deployed_package(config: FunctionConfig, search_dir: Path, target_root: Path) -> Path:
+    """Unzip the package under `search_dir` whose digest is the function's CodeSha256."""
+    for candidate in sorted(search_dir.rglob("*.zip")):
+        if sha256_base64(candidate) == config.code_sha256:
+            target = target_root / hashlib.sha256(config.code_sha256.encode()).hexdigest()[:16]
+            if not target.exists():
+                staging = target.with_name(target.name + f".{os.getpid()}")
+                with zipfile.ZipFile(candidate) as archive:
+                    archive.extractall(staging)
+                staging.rename(target)
+            return target
+    raise LookupError(f"no package under {search_dir} has the deployed function's CodeSha256 {config.code_sha256}")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One invocation: the handler's response, or the error Lambda would report."""
+
+    response: Any = None
+    error: Mapping[str, Any] | None = None
+    duration_ms: float = 0.0
+    cold_start: bool = False
+
+
+class _Environment:
+    def __init__(self, config: FunctionConfig, package_dir: Path, env: Mapping[str, str], on_log: Callable[[str], None]) -> None:
+        read_fd, write_fd = os.pipe()
+        self.process = subprocess.Popen(
+            ["node", str(RUNTIME_SCRIPT), str(package_dir), config.handler, str(write_fd)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            env=dict(env),
+            pass_fds=(write_fd,),
+            text=True,
+        )
+        os.close(write_fd)
+        self.results = os.fdopen(read_fd, "r")
+        threading.Thread(target=self._pump_logs, args=(on_log,), daemon=True).start()
+
+    def _pump_logs(self, on_log: Callable[[str], None]) -> None:
+        for line in self.process.stdout:
+            on_log(line.rstrip("\n"))
+
+    def invoke(self, message: Mapping[str, Any], timeout: float) -> dict[str, Any] | None:
+        """The result line, or None when the environment did not answer in `timeout` seconds or died."""
+        try:
+            self.process.stdin.write(json.dumps(message) + "\n")
+            self.process.stdin.flush()
+        except (BrokenPipeError, OSError):
+            return None
+        ready, _, _ = select.select([self.results], [], [], timeout)
+        line = self.results.readline() if ready else ""
+        return json.loads(line) if line else None
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+        self.results.close()
+
+
+class RuntimePool:
+    """Up to `size` execution environments of one function, each serving one invocation at a time."""
+
+    def __init__(
+        self,
+        config: FunctionConfig,
+        package_dir: Path,
+        client_env: Mapping[str, str],
+        size: int,
+        on_log: Callable[[str], None],
+    ) -> None:
+        self.config = config
+        self.package_dir = package_dir
+        self.size = size
+        self.on_log = on_log
+        self.env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "LANG": "en_US.UTF-8",
+            "TZ": ":UTC",
+            "NODE_PATH": str(BUNDLED_SDK),
+            **config.environment,
+            # Lambda's reserved variables, which the function's own cannot override.
+            **client_env,
+            "AWS_EXECUTION_ENV": f"AWS_Lambda_{config.runtime}",
+            "AWS_LAMBDA_FUNCTION_NAME": config.name,
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(config.memory_mb),
+            "AWS_LAMBDA_LOG_GROUP_NAME": config.log_group,
+            "LAMBDA_TASK_ROOT": str(package_dir),
+        }
+        self._slots = threading.BoundedSemaphore(size)
+        self._lock = threading.Lock()
+        self._idle: list[_Environment] = []  # the most recently used last: kept warm
+        self._all: list[_Environment] = []
+
+    def invoke(self, event: Mapping[str, Any]) -> Outcome:
+        with self._slots:
+            with self._lock:
+                environment = self._idle.pop() if self._idle else None
+            cold = environment is None
+            if cold:
+                environment = _Environment(self.config, self.package_dir, self.env, self.on_log)
+                with self._lock:
+                    self._all.append(environment)
+            return self._run(environment, event, cold)
+
+    def _run(self, environment: _Environment, event: Mapping[str, Any], cold: bool) -> Outcome:
+        request_id = str(uuid.uuid4())
+        started = time.monotonic()
+        deadline_ms = int(time.time() * 1000) + self.config.timeout_seconds * 1000
+        message = {
+            "id": request_id,
+            "event": event,
+            "context": {
+                "awsRequestId": request_id,
+                "functionName": self.config.name,
+                "functionVersion": "$LATEST",
+                "invokedFunctionArn": self.config.arn,
+                "memoryLimitInMB": str(self.config.memory_mb),
+                "logGroupName": self.config.log_group,
+                "logStreamName": f"local/{id(environment):x}",
+                "deadlineMs": deadline_ms,
+                "traceHeader": f"Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]};Parent={uuid.uuid4().hex[:16]};Sampled=0",
+            },
+        }
+        result = environment.invoke(message, self.config.timeout_seconds)
+        duration = (time.monotonic() - started) * 1000
+        if result is None:
+            # Timed out or crashed: Lambda discards the environment.
+            environment.kill()
+            with self._lock:
+                self._all.remove(environment)
+            if duration >= self.config.timeout_seconds * 1000:
+                error = {"errorType": "Sandbox.Timedout", "errorMessage": "Task timed out"}
+            else:
+                error = {"errorType": "Runtime.ExitError", "errorMessage": "the runtime exited"}
+            return Outcome(error=error, duration_ms=duration, cold_start=cold)
+        with self._lock:
+            self._idle.append(environment)
+        return Outcome(response=result.get("response"), error=result.get("error"), duration_ms=duration, cold_start=cold)
+
+    def close(self) -> None:
+        with self._lock:
+            for environment in self._all:
+                environment.kill()
+            self._all.clear()
+            self._idle.clear()
