@@ -1,5 +1,6 @@
 """End to end on the emulator: apply with non-default inputs, read every required property back
-through the AWS API, process a request, re-plan, destroy, and find nothing left.
+through the AWS API, call the local API over HTTP (tools/local_api.py) as a client calls the
+deployed one, re-plan, destroy, and find nothing left.
 
 The tests run in file order on one deployment; the last one destroys it.
 """
@@ -7,13 +8,16 @@ The tests run in file order on one deployment; the last one destroys it.
 from __future__ import annotations
 
 import json
+import time
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlparse
 
 import pytest
 
 from tests.support.policy_simulator import ALLOWED, EXPLICIT_DENY, IMPLICIT_DENY, Request, assert_decisions, decide, foreign
 from tools.emulator import MotoServer
-from tools.local_stack import LocalStack, proxy_event
+from tools.local_api import LocalApi
+from tools.local_stack import LocalStack
 
 INPUTS = {
     "ResourcePrefix": "e2e-check",
@@ -21,6 +25,9 @@ INPUTS = {
     "DynamoDbWriteCapacity": 6,
     "AlertEmail": "alerts@example.org",
 }
+# A small usage-plan quota, so the quota can be spent (the default, 1000, is proven on the plan:
+# tests/constructs_lib/test_api.py).
+QUOTA = 12
 PREFIX = INPUTS["ResourcePrefix"]
 TAG = {"Key": "Environment", "Value": "Production"}
 
@@ -45,7 +52,7 @@ DISTRIBUTION_ARTIFACTS = {
 def deployment(tmp_path_factory):
     root = tmp_path_factory.mktemp("e2e")
     with MotoServer(log_path=root / "moto.log") as emulator:
-        stack = LocalStack(root=root, endpoint=emulator.endpoint, variables=dict(INPUTS))
+        stack = LocalStack(root=root, endpoint=emulator.endpoint, variables=dict(INPUTS), settings={"API_REQUESTS_PER_DAY": str(QUOTA)})
         outputs = stack.up()
         try:
             yield stack, outputs
@@ -304,10 +311,10 @@ def test_stage_writes_json_access_logs_to_its_own_group(aws, outputs):
     assert account["cloudwatchRoleArn"].endswith(":role/e2e-check-apigw-cloudwatch")
 
 
-def test_usage_plan_allows_1000_requests_per_day_for_the_key(aws, outputs):
+def test_usage_plan_caps_requests_per_day_for_the_key(aws, outputs):
     apigateway = aws("apigateway")
     (plan,) = [p for p in apigateway.get_usage_plans()["items"] if p["name"] == "e2e-check-usage-plan"]
-    assert (plan["quota"]["limit"], plan["quota"]["period"]) == (1000, "DAY")
+    assert (plan["quota"]["limit"], plan["quota"]["period"]) == (QUOTA, "DAY")
     assert plan["throttle"]["rateLimit"] > 0 and plan["throttle"]["burstLimit"] > 0
     assert plan["apiStages"] == [{"apiId": _rest_api_id(outputs), "stage": "v1"}]
     keys = apigateway.get_usage_plan_keys(usagePlanId=plan["id"])["items"]
@@ -395,14 +402,109 @@ def test_alarms_notify_the_topic(aws, outputs):
     assert metric_filter["filterPattern"] == '{ $.level = "ERROR" }'
 
 
-def test_handler_processes_a_request_against_the_deployed_table_and_bucket(deployment):
+@pytest.fixture(scope="module")
+def local_api(deployment):
+    stack, outputs = deployment
+    api = LocalApi.start(stack.root, stack.endpoint, outputs["api_invoke_url"], stack.outdir)
+    yield api
+    api.stop()
+
+
+def _access_log(aws, request_id, timeout=10):
+    """The stage's access-log line for a request, from the deployed log group on the emulator."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        events = aws("logs").filter_log_events(logGroupName=f"/aws/apigateway/{PREFIX}-api-access")["events"]
+        lines = [json.loads(e["message"]) for e in events if request_id in e["message"]]
+        if lines:
+            return lines
+        time.sleep(0.2)
+    raise AssertionError(f"no access-log line for {request_id}")
+
+
+def test_local_api_processes_a_request_and_its_result_url_serves_the_result(deployment, local_api, aws):
     stack, outputs = deployment
     stack.seed_item(outputs["table_name"], {"id": "e2e-item", "name": "seeded"})
-    invocation = stack.invoke(outputs["function_name"], proxy_event({"id": "e2e-item", "payload": {"n": 1}}, outputs["api_key_value"]))
-    assert invocation.status == 200, invocation
-    assert invocation.body["url"] == f"https://{outputs['cloudfront_domain']}/{invocation.body['key']}"
-    stored = stack.read_result(outputs["data_bucket_name"], invocation.body["key"])
-    assert (stored["item"], stored["payload"]) == ({"id": "e2e-item", "name": "seeded"}, {"n": 1})
+    status, headers, body = local_api.post(json.dumps({"id": "e2e-item", "payload": {"n": 1}}), outputs["api_key_value"])
+    assert status == 200, body
+    answer = json.loads(body)
+    assert answer["url"] == f"https://{outputs['cloudfront_domain']}/{answer['key']}"
+    # The url, fetched as it is, through the distribution's stand-in (TLS for its domain).
+    fetched, cdn_headers, content = local_api.fetch(answer["url"])
+    assert fetched == 200, content
+    result = json.loads(content)
+    assert (result["item"], result["payload"], result["requestId"]) == ({"id": "e2e-item", "name": "seeded"}, {"n": 1}, answer["requestId"])
+    assert cdn_headers["Strict-Transport-Security"].startswith("max-age=")
+    # As CloudFront with GET/HEAD only, and S3 behind an origin access control without ListBucket.
+    assert local_api.fetch(answer["url"], method="POST")[0] == 403
+    assert local_api.fetch(answer["url"], method="DELETE")[0] == 403
+    missing = local_api.fetch(f"https://{outputs['cloudfront_domain']}/results/e2e-item/none.json")
+    assert (missing[0], b"<Code>AccessDenied</Code>" in missing[2]) == (403, True)
+    # One access-log line, in the stage's format, in the stage's log group.
+    (line,) = _access_log(aws, headers["x-amzn-RequestId"])
+    assert (line["status"], line["httpMethod"], line["resourcePath"]) == ("200", "POST", "/process")
+    assert (line["apiKeyId"], line["integrationStatus"], line["responseLength"]) == (outputs["api_key_id"], "200", str(len(body)))
+
+
+def test_local_api_refuses_requests_without_the_deployed_key(outputs, local_api, aws):
+    request = json.dumps({"id": "e2e-item"})
+    for key in (None, "not-the-key", outputs["api_key_value"].upper()):
+        status, headers, body = local_api.post(request, key)
+        assert (status, json.loads(body), headers["x-amzn-ErrorType"]) == (403, {"message": "Forbidden"}, "ForbiddenException")
+    (line,) = _access_log(aws, headers["x-amzn-RequestId"])
+    assert (line["status"], line["apiKeyId"], line["integrationStatus"], line["errorMessage"]) == ("403", "-", "-", "Forbidden")
+
+
+def test_local_api_validates_bodies_with_the_deployed_model_and_gateway_response(outputs, local_api):
+    key = outputs["api_key_value"]
+    cases = {
+        '{"payload":{}}': 'object has missing required properties (["id"])',
+        '{"id":"a","extra":1}': 'object instance has properties which are not allowed by the schema: ["extra"]',
+        '{"id":"../up"}': 'does not match input string "../up"',
+        '{"id":"' + "x" * 300 + '"}': "is too long (length: 300, maximum allowed: 256)",
+        '{"id":7}': 'instance type (integer) does not match any allowed primitive type (allowed: ["string"])',
+        "not json": "Unknown error parsing request body",
+    }
+    for request, message in cases.items():
+        status, headers, body = local_api.post(request, key)
+        answer = json.loads(body)  # the deployed gateway response renders valid JSON
+        assert (status, answer["error"], answer["requestId"]) == (400, "InvalidBody", headers["x-amzn-RequestId"]), body
+        assert message in answer["message"], answer
+    # No model for the media type: no validation, the handler refuses it.
+    status, _, body = local_api.post("x", key, headers={"Content-Type": "text/plain"})
+    assert (status, json.loads(body)["error"]) == (415, "UnsupportedMediaType")
+
+
+def test_local_api_has_only_the_deployed_routes(outputs, local_api):
+    key = {"x-api-key": outputs["api_key_value"]}
+    for method, path in (("GET", "/process"), ("POST", "/other"), ("POST", "/process/x")):
+        status, _, body = local_api.request(method, path, b"{}", key)
+        assert (status, json.loads(body)) == (403, {"message": "Missing Authentication Token"}), (method, path)
+
+
+def test_local_api_spends_the_deployed_quota_then_throttles(deployment, outputs):
+    """A fresh local API (its quota count starts at zero): the usage plan's quota, then its throttle."""
+    stack, _ = deployment
+    (stack.root / "fresh").mkdir()
+    api = LocalApi.start(stack.root / "fresh", stack.endpoint, outputs["api_invoke_url"], stack.outdir)
+    key = outputs["api_key_value"]
+    try:
+        started = time.monotonic()
+        within = [api.post('{"id":"quota"}', key) for _ in range(QUOTA)]
+        assert [status for status, _, _ in within] == [404] * QUOTA  # no such item: the handler's own answer
+        status, headers, body = api.post('{"id":"quota"}', key)
+        assert (status, json.loads(body), headers["x-amzn-ErrorType"]) == (429, {"message": "Limit Exceeded"}, "LimitExceededException")
+        assert api.post('{"id":"quota"}', None)[0] == 403  # the key is checked first
+        # The plan's token bucket (burst 20, 10 a second): more requests than it holds, quickly.
+        with ThreadPoolExecutor(8) as pool:
+            over = list(pool.map(lambda _: api.post('{"id":"quota"}', key), range(40)))
+        elapsed = time.monotonic() - started
+        messages = [json.loads(body)["message"] for _, _, body in over]
+        assert {status for status, _, _ in over} == {429}
+        throttled = messages.count("Too Many Requests")
+        assert throttled >= 1 and QUOTA + 1 + len(over) - throttled <= 20 + 10 * elapsed + 1, (throttled, elapsed)
+    finally:
+        api.stop()
 
 
 def test_replan_changes_nothing_but_the_documented_emulator_artifact(deployment):
