@@ -16,11 +16,11 @@ export PIPENV_VERBOSITY := -1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CHECKPOINT_DISABLE := 1
 
-.PHONY: help install synth scan up down test test-unit test-python test-handler bench bench-handler clean docs lint hooks
+.PHONY: help install synth scan up down test test-unit test-python test-handler bench bench-handler bench-api clean docs lint hooks
 
 help:
-	@echo "make up      install, then deploy the whole stack on a local emulator and process one request"
-	@echo "make down    destroy the local deployment and stop the emulator"
+	@echo "make up      install, deploy the whole stack on a local emulator, and serve its API on loopback (curl it)"
+	@echo "make down    stop the local API, destroy the local deployment and stop the emulator"
 	@echo "make test    install everything and run every test (Python and handler)"
 	@echo "make hooks   install the pre-commit hooks (the same checks as make lint, before each commit)"
 	@echo "make lint    ruff (lint + format check) on the Python, ESLint on the handler"
@@ -30,6 +30,7 @@ help:
 	@echo "make docs    regenerate the generated tables and diagram in README.md and docs/ from the code"
 	@echo "make bench   benchmark synth wall time and peak memory, with and without the fast path"
 	@echo "make bench-handler  benchmark the handler (cold start, p50/p95) against the emulator"
+	@echo "make bench-api  after make up: requests per second and p50/p95 through the local API"
 	@echo "make clean   remove build output (keeps .venv and node_modules)"
 
 install: .venv/.installed handler/node_modules/.installed node_modules/.installed
@@ -70,7 +71,7 @@ lint: install
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 	cd handler && npm run --silent lint
-	handler/node_modules/.bin/eslint -c handler/eslint.config.js tests/support/*.js
+	handler/node_modules/.bin/eslint -c handler/eslint.config.js tests/support/*.js tools/*.js
 
 hooks: install
 	.venv/bin/pre-commit install
@@ -103,3 +104,7 @@ bench: install
 
 bench-handler: install
 	cd handler && npm run --silent bench
+
+# Needs `make up`: it benchmarks the local API of the deployment that left running.
+bench-api: install
+	$(VENV_PYTHON) -m tools.bench_api
