@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -77,6 +78,22 @@ def command_line(pid: int) -> list[str] | None:
     except (OSError, subprocess.TimeoutExpired):
         return None
     return result.stdout.split() if result.returncode == 0 else None
+
+
+def stop_pid(pid: int, still_ours: Callable[[], bool], timeout: float = 10) -> bool:
+    """SIGTERM, then SIGKILL after `timeout`, a detached process of ours, only while `still_ours()`
+    (its command line is still ours: never a reused PID); whether it was running."""
+    if not still_ours():
+        return False
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while still_ours() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if still_ours():
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    return True
 
 
 @dataclass
@@ -147,17 +164,7 @@ class MotoServer:
     @classmethod
     def stop_pid(cls, pid: int, port: int | None = None, timeout: float = 10) -> bool:
         """Stop a detached emulator we started earlier, by its PID; whether one was running."""
-        if not cls.is_ours(pid, port):
-            return False
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + timeout
-        while cls.is_ours(pid, port) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        if cls.is_ours(pid, port):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-        return True
+        return stop_pid(pid, lambda: cls.is_ours(pid, port), timeout)
 
     def __enter__(self) -> MotoServer:
         return self.start()

@@ -5,14 +5,38 @@
 // handler writes to stdout or stderr is its log. The invocations and their results travel on
 // stdin and on a file descriptor of their own, one JSON line each, so they never mix with the log.
 //
+// Like Lambda, a module the package requires comes from the package or from the runtime: the
+// runtime's bundled SDK is on NODE_PATH, and any other package found there (the stand-in's
+// NODE_PATH holds more) is refused, as it would be missing on Lambda.
+//
 // argv: the unpacked deployment package's folder, the function's handler setting
-// ("index.handler"), the results descriptor's number.
+// ("index.handler"), the results descriptor's number, the bundled SDK's name prefix.
 
 const fs = require('fs');
+const Module = require('module');
 const path = require('path');
 const readline = require('readline');
 
-const [packageDir, handlerSetting, resultsFd] = process.argv.slice(2);
+const [packageDir, handlerSetting, resultsFd, sdkPrefix] = process.argv.slice(2);
+const packageRoot = path.resolve(packageDir) + path.sep;
+
+function bundled(request) {
+  const name = sdkPrefix.replace(/\/$/, '');
+  return request === name || request.startsWith(`${name}/`);
+}
+
+const resolveFilename = Module._resolveFilename;
+Module._resolveFilename = function resolveLikeLambda(request, parent, ...rest) {
+  const resolved = resolveFilename.call(this, request, parent, ...rest);
+  const fromPackage = Boolean(parent && parent.filename && parent.filename.startsWith(packageRoot));
+  const bare = !request.startsWith('.') && !path.isAbsolute(request) && !Module.isBuiltin(request);
+  if (fromPackage && bare && !resolved.startsWith(packageRoot) && !bundled(request)) {
+    const error = new Error(`Cannot find module '${request}': not in the deployment package, not bundled by the runtime`);
+    error.code = 'MODULE_NOT_FOUND';
+    throw error;
+  }
+  return resolved;
+};
 const results = fs.createWriteStream(null, { fd: Number(resultsFd) });
 const separator = handlerSetting.lastIndexOf('.');
 const moduleName = handlerSetting.slice(0, separator);

@@ -15,7 +15,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import math
 import os
+import re
 import select
 import subprocess
 import threading
@@ -87,21 +89,39 @@ class Outcome:
 
     response: Any = None
     error: Mapping[str, Any] | None = None
-    duration_ms: float = 0.0
     cold_start: bool = False
+    # The caller's deadline passed before the function's own timeout (API Gateway's integration
+    # timeout): the caller stops waiting.
+    caller_timed_out: bool = False
+
+
+def bundled_sdk_prefix(runtime: str) -> str:
+    """What the runtime bundles: SDK v3 (`@aws-sdk/...`) from nodejs18.x on, SDK v2 (`aws-sdk`) before."""
+    major = int(re.match(r"nodejs(\d+)", runtime).group(1))
+    return "@aws-sdk/" if major >= 18 else "aws-sdk"
+
+
+def node_major() -> int | None:
+    result = subprocess.run(["node", "--version"], capture_output=True, text=True, check=False)
+    match = re.match(r"v(\d+)\.", result.stdout)
+    return int(match.group(1)) if match else None
 
 
 class _Environment:
     def __init__(self, config: FunctionConfig, package_dir: Path, env: Mapping[str, str], on_log: Callable[[str], None]) -> None:
         read_fd, write_fd = os.pipe()
         self.process = subprocess.Popen(
-            ["node", str(RUNTIME_SCRIPT), str(package_dir), config.handler, str(write_fd)],
+            # The heap capped at the function's memory, as Lambda caps the environment.
+            ["node", f"--max-old-space-size={config.memory_mb}", str(RUNTIME_SCRIPT), str(package_dir), config.handler, str(write_fd)]
+            + [bundled_sdk_prefix(config.runtime)],
+            cwd=package_dir,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             env=dict(env),
             pass_fds=(write_fd,),
-            text=True,
+            encoding="utf-8",
+            errors="replace",
         )
         os.close(write_fd)
         self.results = os.fdopen(read_fd, "r")
@@ -159,12 +179,18 @@ class RuntimePool:
             "AWS_LAMBDA_LOG_GROUP_NAME": config.log_group,
             "LAMBDA_TASK_ROOT": str(package_dir),
         }
+        runtime_major = int(re.match(r"nodejs(\d+)", config.runtime).group(1))
+        local_major = node_major()
+        self.notes = []
+        if local_major != runtime_major:
+            self.notes.append(f"{config.name} is deployed on {config.runtime}; here it runs on node {local_major}")
         self._slots = threading.BoundedSemaphore(size)
         self._lock = threading.Lock()
         self._idle: list[_Environment] = []  # the most recently used last: kept warm
         self._all: list[_Environment] = []
 
-    def invoke(self, event: Mapping[str, Any]) -> Outcome:
+    def invoke(self, event: Mapping[str, Any], caller_timeout_ms: int | None = None) -> Outcome:
+        """Runs `event`; a caller that waits at most `caller_timeout_ms` gets `caller_timed_out`."""
         with self._slots:
             with self._lock:
                 environment = self._idle.pop() if self._idle else None
@@ -173,9 +199,9 @@ class RuntimePool:
                 environment = _Environment(self.config, self.package_dir, self.env, self.on_log)
                 with self._lock:
                     self._all.append(environment)
-            return self._run(environment, event, cold)
+            return self._run(environment, event, cold, caller_timeout_ms)
 
-    def _run(self, environment: _Environment, event: Mapping[str, Any], cold: bool) -> Outcome:
+    def _run(self, environment: _Environment, event: Mapping[str, Any], cold: bool, caller_timeout_ms: int | None) -> Outcome:
         request_id = str(uuid.uuid4())
         started = time.monotonic()
         deadline_ms = int(time.time() * 1000) + self.config.timeout_seconds * 1000
@@ -194,21 +220,27 @@ class RuntimePool:
                 "traceHeader": f"Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]};Parent={uuid.uuid4().hex[:16]};Sampled=0",
             },
         }
-        result = environment.invoke(message, self.config.timeout_seconds)
+        timeout_ms = self.config.timeout_seconds * 1000
+        caller_first = caller_timeout_ms is not None and caller_timeout_ms < timeout_ms
+        result = environment.invoke(message, (caller_timeout_ms if caller_first else timeout_ms) / 1000)
         duration = (time.monotonic() - started) * 1000
+        # Lambda's own line after each invocation.
+        report = f"REPORT RequestId: {request_id}\tDuration: {duration:.2f} ms\tBilled Duration: {math.ceil(duration)} ms"
+        self.on_log(f"{report}\tMemory Size: {self.config.memory_mb} MB" + ("\tcold start" if cold else ""))
         if result is None:
-            # Timed out or crashed: Lambda discards the environment.
+            # Timed out or crashed: the environment is discarded (here also when the caller gave up:
+            # on AWS the function would run on to its own timeout).
             environment.kill()
             with self._lock:
                 self._all.remove(environment)
-            if duration >= self.config.timeout_seconds * 1000:
-                error = {"errorType": "Sandbox.Timedout", "errorMessage": "Task timed out"}
-            else:
-                error = {"errorType": "Runtime.ExitError", "errorMessage": "the runtime exited"}
-            return Outcome(error=error, duration_ms=duration, cold_start=cold)
+            if caller_first and duration >= caller_timeout_ms:
+                return Outcome(error={"errorType": "CallerTimeout", "errorMessage": "the caller stopped waiting"}, caller_timed_out=True)
+            if duration >= timeout_ms:
+                return Outcome(error={"errorType": "Sandbox.Timedout", "errorMessage": "Task timed out"}, cold_start=cold)
+            return Outcome(error={"errorType": "Runtime.ExitError", "errorMessage": "the runtime exited"}, cold_start=cold)
         with self._lock:
             self._idle.append(environment)
-        return Outcome(response=result.get("response"), error=result.get("error"), duration_ms=duration, cold_start=cold)
+        return Outcome(response=result.get("response"), error=result.get("error"), cold_start=cold)
 
     def close(self) -> None:
         with self._lock:

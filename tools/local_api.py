@@ -26,76 +26,69 @@ import threading
 import time
 import urllib.parse
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from stacks.facts import PROJECT_ROOT
-from tools.emulator import client, client_env, command_line
+from synth.atomic import write_atomically
+from tools.emulator import client, client_env, command_line, stop_pid
 from tools.lambda_runtime import FunctionConfig, RuntimePool, unpack_deployed_package
 from tools.local_cdn import DistributionConfig, certificate, serve
-from tools.local_gateway import Gateway, GatewayConfig, Request
+from tools.local_gateway import INTEGRATION_TIMED_OUT, MAX_PAYLOAD_BYTES, Gateway, GatewayConfig, Request
+from tools.local_http import Incoming, LoopbackServer, Outgoing
 
 READY_FILE = "local-api.json"
+# CloudWatch Logs' largest event is 256 KB, 26 bytes of it overhead.
+MAX_EVENT_CHARS = 256 * 1024 - 26
 # Execution environments per function when it has no reserved concurrency: enough for a
 # benchmark on two cores (the emulator behind it is the bottleneck), few enough to start quickly.
 DEFAULT_CONCURRENCY = 4
 
 
 class LogShipper:
-    """Lines to a local file at once, and to a CloudWatch log group in batches (a thread)."""
+    """Lines to a local file at once, and to a CloudWatch log group in batches (a thread);
+    `close` sends what is still queued."""
 
     def __init__(self, logs, group: str | None, stream: str, path: Path) -> None:
         self.logs, self.group, self.stream = logs, group, stream
         self.file = path.open("a", buffering=1)
-        self.lines: queue.Queue[tuple[int, str]] = queue.Queue()
+        self.lines: queue.Queue[tuple[int, str] | None] = queue.Queue()
         self.lock = threading.Lock()
+        self.thread = None
         if group:
             with contextlib.suppress(logs.exceptions.ResourceAlreadyExistsException):
                 logs.create_log_stream(logGroupName=group, logStreamName=stream)
-            threading.Thread(target=self._ship, daemon=True).start()
+            self.thread = threading.Thread(target=self._ship, daemon=True)
+            self.thread.start()
 
     def __call__(self, line: str) -> None:
         with self.lock:
             self.file.write(line + "\n")
-        if self.group:
-            self.lines.put((int(time.time() * 1000), line))
+            if self.group:
+                self.lines.put((int(time.time() * 1000), line))
+
+    def close(self) -> None:
+        if self.thread:
+            self.lines.put(None)
+            self.thread.join(10)
+        self.file.close()
 
     def _ship(self) -> None:
-        while True:
+        done = False
+        while not done:
             batch = [self.lines.get()]
             time.sleep(0.2)
             while not self.lines.empty() and len(batch) < 1000:
                 batch.append(self.lines.get_nowait())
-            events = [{"timestamp": ts, "message": line} for ts, line in batch]
-            with contextlib.suppress(Exception):  # the emulator may be going down with us
-                self.logs.put_log_events(logGroupName=self.group, logStreamName=self.stream, logEvents=events)
-
-
-def _handler_class(answer):
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        server_version = "local"
-
-        def _serve(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
-            status, headers, payload = answer(self, body)
-            self.send_response(status)
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(payload)
-
-        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _serve
-
-        def log_message(self, format: str, *args: Any) -> None:  # the access log is the gateway's
-            pass
-
-    return Handler
+            done = None in batch
+            # CloudWatch refuses a batch out of time order; each line within its event size limit.
+            events = [{"timestamp": ts, "message": line[:MAX_EVENT_CHARS]} for ts, line in sorted(filter(None, batch))]
+            if events:
+                try:
+                    self.logs.put_log_events(logGroupName=self.group, logStreamName=self.stream, logEvents=events)
+                except Exception as error:  # the emulator may be going down with us: say so, keep serving
+                    print(f"could not ship {len(events)} line(s) to {self.group}: {error}", file=sys.stderr, flush=True)
 
 
 @dataclass
@@ -107,6 +100,7 @@ class LocalApi:
     cdn_port: int
     cdn_cert: str
     cdn_domain: str
+    notes: list[str] = field(default_factory=list)  # what differs from Lambda here (e.g. the node version)
 
     @property
     def process_url(self) -> str:
@@ -179,17 +173,9 @@ class LocalApi:
         api = cls(**json.loads(ready.read_text()))
         return api if is_ours(api.pid) else None
 
-    def stop(self, timeout: float = 10) -> None:
-        if not is_ours(self.pid):
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(self.pid, signal.SIGTERM)
-        deadline = time.monotonic() + timeout
-        while is_ours(self.pid) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        if is_ours(self.pid):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(self.pid, signal.SIGKILL)
+    def stop(self, timeout: float = 10) -> bool:
+        """Stop it (by its PID, while that is still a local API); whether it was running."""
+        return stop_pid(self.pid, lambda: is_ours(self.pid), timeout)
 
 
 def _exchange(connection, method: str, target: str, headers: Mapping[str, str], body: bytes | None):
@@ -207,67 +193,95 @@ def is_ours(pid: int) -> bool:
     return bool(args) and "tools.local_api" in args
 
 
+def _runtimes(lambda_client, config: GatewayConfig, packages: Path, root: Path, client_environment, shipper) -> dict[str, RuntimePool]:
+    """An environment pool for each function the routes integrate, logging through `shipper(group)`."""
+    pools = {}
+    for arn in sorted({route.function_arn for route in config.routes.values() if route.function_arn}):
+        function = FunctionConfig.from_api(lambda_client.get_function_configuration(FunctionName=arn))
+        reserved = lambda_client.get_function_concurrency(FunctionName=arn).get("ReservedConcurrentExecutions")
+        package_dir = unpack_deployed_package(function, packages, root / "functions")
+        pools[arn] = RuntimePool(function, package_dir, client_environment, reserved or DEFAULT_CONCURRENCY, shipper(function.log_group))
+    return pools
+
+
+def _invoker(pools: Mapping[str, RuntimePool]):
+    """The gateway's Invoke over the functions' pools."""
+
+    def invoke(arn: str, event: Mapping[str, Any], timeout_ms: int):
+        outcome = pools[arn].invoke(event, timeout_ms)
+        if outcome.caller_timed_out:
+            return None, INTEGRATION_TIMED_OUT
+        if outcome.error:
+            return None, f"{outcome.error.get('errorType')}: {outcome.error.get('errorMessage')}"
+        return outcome.response, None
+
+    return invoke
+
+
+def _request(incoming: Incoming) -> Request:
+    """The gateway's view of an HTTP request: the stage is the path's first segment."""
+    url = urllib.parse.urlsplit(incoming.target)
+    stage_name, _, path = url.path.removeprefix("/").partition("/")
+    return Request(
+        method=incoming.method,
+        stage=stage_name,
+        path="/" + path,
+        query=urllib.parse.parse_qs(url.query, keep_blank_values=True),
+        headers=incoming.headers,
+        body=incoming.body,
+        source_ip=incoming.client_ip,
+        protocol=incoming.version,
+    )
+
+
+def _distribution(cloudfront, function_environments: list[Mapping[str, str]]):
+    """The distribution the functions name in their environment (the result URLs' domain), or the only one."""
+    distributions = cloudfront.list_distributions()["DistributionList"].get("Items", [])
+    named = {value for environment in function_environments for value in environment.values()}
+    chosen = [d for d in distributions if d["DomainName"] in named] or distributions
+    if len(chosen) != 1:
+        raise LookupError(f"{len(chosen)} distributions and none named by the function: cannot choose the CDN to serve")
+    return chosen[0]
+
+
 def serve_forever(
     endpoint: str, invoke_url: str, packages: Path, root: Path, api_port: int, cdn_port: int, usage_limits: bool = True
 ) -> None:
     aws = lambda service: client(endpoint, service)  # noqa: E731
     parsed = urllib.parse.urlparse(invoke_url)
     rest_api_id, stage = parsed.hostname.split(".")[0], parsed.path.strip("/").split("/")[0]
-    config = GatewayConfig.read(aws("apigateway"), rest_api_id, stage)
+    config = GatewayConfig.read(aws("apigateway"), rest_api_id, stage, account=aws("sts").get_caller_identity()["Account"])
     if not usage_limits:
         config = config.without_usage_limits()
     logs = aws("logs")
     stream = f"local-api/{time.strftime('%Y/%m/%d')}/{os.getpid()}"
-    access_log = LogShipper(logs, config.access_log_group, stream, root / "access.log")
+    shippers = [LogShipper(logs, config.access_log_group, stream, root / "access.log")]
+    pools = _runtimes(
+        aws("lambda"), config, packages, root, client_env(endpoint), lambda group: LogShipper(logs, group, stream, root / "function.log")
+    )
+    shippers += [pool.on_log for pool in pools.values()]
+    notes = [note for pool in pools.values() for note in pool.notes]
 
-    pools: dict[str, RuntimePool] = {}
-    lambda_client = aws("lambda")
-    for arn in {route.function_arn for route in config.routes.values() if route.function_arn}:
-        function = FunctionConfig.from_api(lambda_client.get_function_configuration(FunctionName=arn))
-        reserved = lambda_client.get_function_concurrency(FunctionName=arn).get("ReservedConcurrentExecutions")
-        package_dir = unpack_deployed_package(function, packages, root / "functions")
-        function_log = LogShipper(logs, function.log_group, stream, root / "function.log")
-        pools[arn] = RuntimePool(function, package_dir, client_env(endpoint), reserved or DEFAULT_CONCURRENCY, function_log)
+    gateway = Gateway(config, _invoker(pools), shippers[0], domain=parsed.hostname)
 
-    def invoke(arn: str, event: Mapping[str, Any]):
-        outcome = pools[arn].invoke(event)
-        if outcome.error:
-            return None, f"{outcome.error.get('errorType')}: {outcome.error.get('errorMessage')}"
-        return outcome.response, None
+    def api_answer(incoming: Incoming) -> Outgoing:
+        response = gateway.handle(_request(incoming))
+        return Outgoing(response.status, response.headers, response.body)
 
-    gateway = Gateway(config, invoke, access_log, domain=parsed.hostname)
-
-    def api_answer(handler: BaseHTTPRequestHandler, body: bytes):
-        url = urllib.parse.urlsplit(handler.path)
-        stage_name, _, path = url.path.removeprefix("/").partition("/")
-        request = Request(
-            method=handler.command,
-            stage=stage_name,
-            path="/" + path,
-            query=urllib.parse.parse_qs(url.query, keep_blank_values=True),
-            headers=list(handler.headers.items()),
-            body=body,
-            source_ip=handler.client_address[0],
-        )
-        response = gateway.handle(request)
-        return response.status, response.headers, response.body
-
-    (distribution,) = aws("cloudfront").list_distributions()["DistributionList"]["Items"]
-    cdn = DistributionConfig.from_api(distribution)
+    environments = [pool.config.environment for pool in pools.values()]
+    cdn = DistributionConfig.from_api(_distribution(aws("cloudfront"), environments))
     s3 = aws("s3")
     cert, key = certificate(cdn.domain, root)
 
-    def cdn_answer(handler: BaseHTTPRequestHandler, body: bytes):
-        response = serve(cdn, s3, handler.command, handler.path)
-        return response.status, response.headers, response.body
+    def cdn_answer(incoming: Incoming) -> Outgoing:
+        response = serve(cdn, s3, incoming.method, incoming.target)
+        return Outgoing(response.status, response.headers, response.body)
 
-    api_server = ThreadingHTTPServer(("127.0.0.1", api_port), _handler_class(api_answer))
-    cdn_server = ThreadingHTTPServer(("127.0.0.1", cdn_port), _handler_class(cdn_answer))
     tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     tls.load_cert_chain(cert, key)
-    cdn_server.socket = tls.wrap_socket(cdn_server.socket, server_side=True)
+    api_server = LoopbackServer(api_port, api_answer, MAX_PAYLOAD_BYTES, "local-api")
+    cdn_server = LoopbackServer(cdn_port, cdn_answer, 0, "CloudFront", tls=tls)
     for server in (api_server, cdn_server):
-        server.daemon_threads = True
         threading.Thread(target=server.serve_forever, daemon=True).start()
 
     stopped = threading.Event()
@@ -275,18 +289,23 @@ def serve_forever(
         signal.signal(signum, lambda *_: stopped.set())
     ready = {
         "pid": os.getpid(),
-        "api_url": f"http://127.0.0.1:{api_server.server_address[1]}/{stage}",
-        "cdn_port": cdn_server.server_address[1],
+        "api_url": f"http://127.0.0.1:{api_server.port}/{stage}",
+        "cdn_port": cdn_server.port,
         "cdn_cert": str(cert),
         "cdn_domain": cdn.domain,
+        "notes": notes,
     }
-    (root / READY_FILE).write_text(json.dumps(ready))
-    print(f"serving {ready['api_url']} (API) and https://{cdn.domain} on 127.0.0.1:{ready['cdn_port']} (CDN)", flush=True)
+    write_atomically(root / READY_FILE, json.dumps(ready))
+    print(f"serving {ready['api_url']} (API) and https://{cdn.domain} on 127.0.0.1:{cdn_server.port} (CDN)", flush=True)
+    for note in notes:
+        print(f"note: {note}", flush=True)
     stopped.wait()
     for server in (api_server, cdn_server):
         server.shutdown()
     for pool in pools.values():
         pool.close()
+    for shipper in shippers:
+        shipper.close()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -17,6 +17,7 @@ import json
 import os
 import re
 import shutil
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -125,28 +126,48 @@ def failed(error: TerraformError, progress: Progress, consequence: str) -> int:
     return 1
 
 
+def already_up(running: dict) -> int:
+    """A second `make up`: what runs, the local API started again if it had stopped."""
+    print(f"The local stack is already up: emulator pid {running['pid']} at {running['endpoint']}.")
+    if "outputs" not in running:
+        print("Its deployment did not finish (see .local/terraform.log): `make down`, then `make up` again.")
+        return 1
+    api = LocalApi.running(LOCAL_ROOT)
+    if api is None:
+        api = start_api(running)
+        print(f"The local API was not running: started again at {api.api_url} (pid {api.pid}).")
+    else:
+        print(f"Local API at {api.api_url} (pid {api.pid}). `make down` stops both; nothing was started.")
+    try_it(api, running["outputs"])
+    return 0
+
+
 def up() -> int:
     running = load_session()
     if running:
-        api = LocalApi.running(LOCAL_ROOT)
-        print(f"The local stack is already up: emulator pid {running['pid']} at {running['endpoint']}.")
-        if api is None:
-            api = start_api(running)
-            print(f"The local API was not running: started again at {api.api_url} (pid {api.pid}).")
-        else:
-            print(f"Local API at {api.api_url} (pid {api.pid}). `make down` stops both; nothing was started.")
-        try_it(api, running["outputs"])
-        return 0
+        return already_up(running)
     started = time.monotonic()
-    shutil.rmtree(LOCAL_ROOT, ignore_errors=True)  # a new emulator starts empty: so must the state
+    # A new emulator starts empty, and so must the state; a local API left from a dead emulator goes too.
+    leftover = LocalApi.running(LOCAL_ROOT)
+    if leftover:
+        leftover.stop()
+    shutil.rmtree(LOCAL_ROOT, ignore_errors=True)
     LOCAL_ROOT.mkdir(parents=True)
     emulator = MotoServer(log_path=LOCAL_ROOT / "moto.log").start(detach=True)
     variables = inputs()
     session = {"pid": emulator.process.pid, "port": emulator.port, "endpoint": emulator.endpoint, "variables": variables}
     SESSION.write_text(json.dumps(session))
     step(1, f"AWS emulator (moto) at {emulator.endpoint}, pid {emulator.process.pid}")
+    try:
+        return deploy_and_serve(session, started)
+    except (RuntimeError, LookupError, OSError, subprocess.CalledProcessError) as error:
+        print(f"\nmake up failed: {error}", file=sys.stderr)
+        print(f"Logs are in {_relative(LOCAL_ROOT)}/ (terraform.log, local-api.log, moto.log); `make down` cleans up.", file=sys.stderr)
+        return 1
 
-    stack = LocalStack(root=LOCAL_ROOT, endpoint=emulator.endpoint, variables=variables)
+
+def deploy_and_serve(session: dict, started: float) -> int:
+    stack = LocalStack(root=LOCAL_ROOT, endpoint=session["endpoint"], variables=session["variables"])
     stack.synth()
     step(2, f"Synthesized for the emulator: {_relative(stack.terraform.workdir / 'cdk.tf.json')}")
 
@@ -162,13 +183,15 @@ def up() -> int:
     stack.seed_item(outputs["table_name"], DEMO_ITEM)
     api = start_api(session)
     step(4, f"Local API at {api.api_url}, CDN stand-in for https://{api.cdn_domain} at 127.0.0.1:{api.cdn_port}")
+    for note in api.notes:
+        print(f"      note: {note}")
 
     status, _, body = api.post(DEMO_BODY, outputs["api_key_value"])
-    answer = json.loads(body)
     if status != 200:
-        step(5, f"POST /process answered {status}: {answer}")
+        step(5, f"POST /process answered {status}: {body.decode(errors='replace')}")
         print(f"The stack stays up for inspection (logs in {_relative(LOCAL_ROOT)}/; `make down` removes it).")
         return 1
+    answer = json.loads(body)
     fetched, _, result = api.fetch(answer["url"])
     step(5, f"POST /process {DEMO_BODY} -> {status}; GET its url -> {fetched}: {result.decode()[:120]}")
 

@@ -482,27 +482,30 @@ def test_local_api_has_only_the_deployed_routes(outputs, local_api):
         assert (status, json.loads(body)) == (403, {"message": "Missing Authentication Token"}), (method, path)
 
 
-def test_local_api_spends_the_deployed_quota_then_throttles(deployment, outputs):
+def test_local_api_spends_the_deployed_quota_then_throttles(deployment, outputs, aws):
     """A fresh local API (its quota count starts at zero): the usage plan's quota, then its throttle."""
     stack, _ = deployment
     (stack.root / "fresh").mkdir()
     api = LocalApi.start(stack.root / "fresh", stack.endpoint, outputs["api_invoke_url"], stack.outdir)
     key = outputs["api_key_value"]
     try:
-        started = time.monotonic()
         within = [api.post('{"id":"quota"}', key) for _ in range(QUOTA)]
         assert [status for status, _, _ in within] == [404] * QUOTA  # no such item: the handler's own answer
         status, headers, body = api.post('{"id":"quota"}', key)
         assert (status, json.loads(body), headers["x-amzn-ErrorType"]) == (429, {"message": "Limit Exceeded"}, "LimitExceededException")
         assert api.post('{"id":"quota"}', None)[0] == 403  # the key is checked first
-        # The plan's token bucket (burst 20, 10 a second): more requests than it holds, quickly.
+        # The plan's token bucket (burst 20, 10 a second, as deployed): twice what it holds, at once.
+        (plan,) = [p for p in aws("apigateway").get_usage_plans()["items"] if p["name"] == f"{PREFIX}-usage-plan"]
+        burst, rate = plan["throttle"]["burstLimit"], plan["throttle"]["rateLimit"]
+        started = time.monotonic()
         with ThreadPoolExecutor(8) as pool:
-            over = list(pool.map(lambda _: api.post('{"id":"quota"}', key), range(40)))
+            over = list(pool.map(lambda _: api.post('{"id":"quota"}', key), range(2 * burst)))
         elapsed = time.monotonic() - started
+        # Requests this fast would have to take over `burst / rate` seconds to all find a token.
+        assert elapsed < burst / rate / 2, f"{2 * burst} requests took {elapsed:.1f} s: too slow to see the throttle"
         messages = [json.loads(body)["message"] for _, _, body in over]
         assert {status for status, _, _ in over} == {429}
-        throttled = messages.count("Too Many Requests")
-        assert throttled >= 1 and QUOTA + 1 + len(over) - throttled <= 20 + 10 * elapsed + 1, (throttled, elapsed)
+        assert messages.count("Too Many Requests") >= 1 and messages.count("Limit Exceeded") <= burst + rate * elapsed + 1, messages
     finally:
         api.stop()
 

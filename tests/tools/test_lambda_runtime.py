@@ -13,7 +13,7 @@ import zipfile
 
 import pytest
 
-from tools.lambda_runtime import FunctionConfig, RuntimePool, sha256_base64, unpack_deployed_package
+from tools.lambda_runtime import FunctionConfig, RuntimePool, node_major, sha256_base64, unpack_deployed_package
 
 HANDLER = """
 const fs = require('fs');
@@ -22,6 +22,7 @@ exports.handler = async (event, context) => {
   invocations += 1;
   console.log(JSON.stringify({ level: 'INFO', id: event.id }));
   if (event.fail) throw new TypeError('broken on purpose');
+  if (event.require) return { statusCode: 200, body: JSON.stringify({ loaded: typeof require(event.require) }) };
   if (event.sleepMs) await new Promise((resolve) => setTimeout(resolve, event.sleepMs));
   if (event.waitFor) while (!fs.existsSync(event.waitFor)) await new Promise((resolve) => setTimeout(resolve, 20));
   return {
@@ -113,6 +114,29 @@ def test_the_handlers_output_is_its_log(pool):
     while not any('"logged"' in line for line in pool.logs) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert any('"id":"logged"' in line for line in pool.logs)
+
+
+def test_the_package_gets_the_runtimes_sdk_and_nothing_else_of_node_path(pool):
+    assert _body(pool.invoke({"id": "a", "require": "@aws-sdk/client-s3"})) == {"loaded": "object"}
+    refused = pool.invoke({"id": "b", "require": "fast-check"})  # in the handler's node_modules, not on Lambda
+    assert refused.error["errorType"] == "Error" and "not bundled by the runtime" in refused.error["errorMessage"]
+
+
+def test_each_invocation_reports_as_lambda_does(pool):
+    pool.invoke({"id": "a"})
+    reports = [line for line in pool.logs if line.startswith("REPORT RequestId: ")]
+    assert len(reports) == 1 and "\tDuration: " in reports[0] and "\tMemory Size: 256 MB" in reports[0]
+
+
+def test_a_caller_that_stops_waiting_first_is_told_so(pool):
+    outcome = pool.invoke({"id": "a", "sleepMs": 2000}, caller_timeout_ms=300)
+    assert outcome.caller_timed_out and outcome.response is None
+
+
+def test_a_node_other_than_the_runtimes_is_noted(package, tmp_path):
+    config = dataclasses.replace(_config(package), runtime="nodejs14.x")
+    pool = RuntimePool(config, unpack_deployed_package(config, package.parent, tmp_path / "u"), {}, 1, lambda line: None)
+    assert pool.notes == ["f is deployed on nodejs14.x; here it runs on node " + str(node_major())]
 
 
 def test_a_thrown_error_is_reported_as_lambda_reports_it_and_the_environment_lives_on(pool):
