@@ -7,6 +7,8 @@ PYTHON ?= python3
 PIPENV_VERSION := 2026.10.3
 PIPENV := $(PYTHON) -m pipenv
 VENV_PYTHON := .venv/bin/python
+# make test lowers the other Python tests' CPU priority (below); empty: unchanged.
+NICE ?=
 PYTEST_WORKERS ?= $(shell $(PYTHON) -c 'import os; print((os.cpu_count() or 1) + 1)')
 
 export PIPENV_VENV_IN_PROJECT := 1
@@ -16,7 +18,7 @@ export PIPENV_VERBOSITY := -1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CHECKPOINT_DISABLE := 1
 
-.PHONY: help install synth scan up down test test-unit test-python test-handler bench bench-handler bench-api clean docs lint hooks
+.PHONY: help install synth scan up down test test-unit test-python test-e2e test-rest test-handler bench bench-handler bench-api clean docs lint hooks
 
 help:
 	@echo "make up      install, deploy the whole stack on a local emulator, and serve its API on loopback (curl it)"
@@ -59,12 +61,23 @@ up: install
 down: install
 	$(VENV_PYTHON) -m tools.up down
 
-# The Python and handler suites run side by side (their output kept apart), and pytest runs a
-# worker per core plus one, as the end-to-end deployment mostly sleeps in the provider's waits;
-# tests sharing an expensive fixture stay on one worker (tests/conftest.py), so it is built once
+# Four jobs side by side, their output kept apart: lint; the handler's tests; the end-to-end
+# chain, the critical path (it mostly waits on the provider), in a pytest of its own; and the other
+# Python tests (a worker per core plus one; tests sharing an expensive fixture stay on one worker,
+# tests/conftest.py) at a lower CPU priority, so they fill the chain's waits without slowing it
 # (docs/performance.md).
-test: install lint
-	$(MAKE) --no-print-directory -j2 --output-sync=target test-python test-handler
+test: install
+	$(MAKE) --no-print-directory -j4 --output-sync=target lint test-handler test-e2e test-rest NICE="nice -n 10"
+
+# Every Python test: the end-to-end chain beside the rest.
+test-python: install
+	$(MAKE) --no-print-directory -j2 --output-sync=target test-e2e test-rest
+
+test-e2e: install
+	$(VENV_PYTHON) -m pytest tests/e2e --durations=5
+
+test-rest: install
+	$(NICE) $(VENV_PYTHON) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup --durations=15 --ignore=tests/e2e
 
 # The same checks as .pre-commit-config.yaml. `ruff format .` fixes the format.
 lint: install
@@ -80,9 +93,6 @@ hooks: install
 test-unit: install
 	$(VENV_PYTHON) -m pytest -m "not slow" -q
 	cd handler && node --test test/parse.test.js test/store.test.js
-
-test-python: install
-	$(VENV_PYTHON) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup --durations=15
 
 test-handler: install
 	cd handler && npm test

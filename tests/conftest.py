@@ -26,7 +26,7 @@ import pytest  # noqa: E402
 from stacks.facts import STACK_NAME  # noqa: E402
 from tools import app  # noqa: E402
 from tools.emulator import MotoServer  # noqa: E402
-from tools.terraform_runner import Terraform  # noqa: E402
+from tools.terraform_runner import ProviderServer, Terraform  # noqa: E402
 
 VALID_INPUTS = {"AlertEmail": "ops@example.com"}
 
@@ -34,6 +34,7 @@ VALID_INPUTS = {"AlertEmail": "ops@example.com"}
 # Fixtures that start the emulator or terraform: a test using one is `slow` (make test-unit skips it).
 SLOW_FIXTURES = {
     "emulator",
+    "provider",
     "terraform",
     "valid_plan",
     "longest_prefix_plan",
@@ -124,11 +125,19 @@ def emulator(tmp_path_factory: pytest.TempPathFactory):
 
 
 @pytest.fixture(scope="session")
-def terraform(synth: Synth, emulator: MotoServer, tmp_path_factory: pytest.TempPathFactory) -> Terraform:
+def provider(emulator: MotoServer):
+    """One AWS provider process for this worker's terraform commands on its emulator
+    (tools/terraform_runner.ProviderServer): a plan then takes a quarter of the CPU time."""
+    with ProviderServer(emulator.client_env()) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def terraform(synth: Synth, emulator: MotoServer, provider: ProviderServer, tmp_path_factory: pytest.TempPathFactory) -> Terraform:
     # A copy, so the synthesized folder stays exactly what `python main.py` wrote.
     workdir = tmp_path_factory.mktemp("terraform") / STACK_NAME
     shutil.copytree(synth.stack_dir, workdir)
-    runner = Terraform(workdir, emulator.client_env())
+    runner = Terraform(workdir, emulator.client_env(), provider)
     runner.init()
     return runner
 

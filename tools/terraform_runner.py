@@ -6,7 +6,10 @@ import contextlib
 import fcntl
 import json
 import os
+import re
 import subprocess
+import tempfile
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,10 +55,81 @@ class PlanResult:
         return [" ".join(f"{d.get('summary', '')} {d.get('detail', '')}".split()) for d in self.diagnostics if d.get("severity") == "error"]
 
 
+class ProviderServer:
+    """One AWS provider process that many terraform commands share, through Terraform's
+    reattach protocol (TF_REATTACH_PROVIDERS, made for debugging providers).
+
+    Each terraform command otherwise starts the provider three times (schema, validate, plan),
+    and each start builds the provider's whole schema: about three quarters of a plan's CPU time
+    (docs/performance.md). For test suites only: the provider keeps the environment it was
+    started with (credentials, endpoint), not the one of the terraform that uses it; it resolves
+    relative file paths from its own folder, not the configuration's (use `abspath(path.module)`);
+    it serves one terraform at a time. The end-to-end test and `make up` start providers as users
+    do.
+    """
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        binary = provider_binary()
+        self.process = subprocess.Popen(
+            [str(binary), "-debug"],
+            # A CA bundle makes the provider wrap its HTTP client at each configuration, and the
+            # second fails on the wrapped one ("unable to add custom RootCAs HTTPClient"): an
+            # emulator on loopback needs none.
+            env={"GOGC": GO_GC_PERCENT, **{k: v for k, v in os.environ.items() if k != "AWS_CA_BUNDLE"}, **env},
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self.reattach = ""
+        for line in self.process.stdout:
+            found = re.search(r"TF_REATTACH_PROVIDERS='([^']+)'", line)
+            if found:
+                self.reattach = found.group(1)
+                break
+        if not self.reattach:
+            self.close()
+            raise RuntimeError(f"{binary} -debug did not print its TF_REATTACH_PROVIDERS")
+        # Its log must be read, or it blocks on a full pipe.
+        threading.Thread(target=lambda: [None for _ in self.process.stdout], daemon=True).start()
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def __enter__(self) -> ProviderServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def provider_binary() -> Path:
+    """The pinned AWS provider's executable in the plugin cache, installed there if need be."""
+    version = terraform_cli.AWS_PROVIDER_VERSION
+    pattern = f"{terraform_cli.AWS_PROVIDER}/{version}/*/terraform-provider-aws_v{version}_x*"
+    found = sorted(terraform_cli.PLUGIN_CACHE.glob(pattern))
+    if not found:
+        with tempfile.TemporaryDirectory() as scratch:
+            source = terraform_cli.AWS_PROVIDER.removeprefix("registry.terraform.io/")
+            required = {"terraform": {"required_providers": {"aws": {"source": source, "version": version}}}}
+            Path(scratch, "main.tf.json").write_text(json.dumps(required))
+            Terraform(Path(scratch), {}).init()
+        found = sorted(terraform_cli.PLUGIN_CACHE.glob(pattern))
+    return found[0]
+
+
 @dataclass
 class Terraform:
     workdir: Path
     env: Mapping[str, str]
+    # A shared provider process (tests): every command but init attaches to it.
+    provider: ProviderServer | None = None
 
     def run(self, *args: str, check: bool = True, capture: bool = True) -> subprocess.CompletedProcess:
         """`terraform ARGS` in the workdir; without `capture`, its output goes to this stdout."""
@@ -63,14 +137,15 @@ class Terraform:
         return subprocess.run(
             ["terraform", *args],
             cwd=self.workdir,
-            env=self._env(),
+            env=self._env(attach=args[0] != "init"),
             capture_output=capture,
             text=True,
             check=check,
         )
 
-    def _env(self) -> dict[str, str]:
-        return {"GOGC": GO_GC_PERCENT, **os.environ, "TF_IN_AUTOMATION": "1", **self.env}
+    def _env(self, attach: bool = True) -> dict[str, str]:
+        reattach = {"TF_REATTACH_PROVIDERS": self.provider.reattach} if self.provider and attach else {}
+        return {"GOGC": GO_GC_PERCENT, **os.environ, "TF_IN_AUTOMATION": "1", **self.env, **reattach}
 
     def init(self) -> None:
         # Terraform's plugin cache is not safe for concurrent inits (parallel test workers):

@@ -61,13 +61,13 @@ def test_state_bucket_refuses_destroy(bootstrap):
     assert _only(bootstrap, "aws_s3_bucket")["force_destroy"] is False
 
 
-def test_bootstrap_plans_on_the_emulator(bootstrap_dir, emulator, tmp_path):
+def test_bootstrap_plans_on_the_emulator(bootstrap_dir, emulator, provider, tmp_path):
     workdir = tmp_path / "state-bootstrap"
     shutil.copytree(bootstrap_dir, workdir)
     document = json.loads((workdir / "cdk.tf.json").read_text())
     document["terraform"]["backend"] = {"local": {"path": "terraform.tfstate"}}  # not the project's file
     (workdir / "cdk.tf.json").write_text(json.dumps(document))
-    terraform = Terraform(workdir, emulator.client_env())
+    terraform = Terraform(workdir, emulator.client_env(), provider)
     terraform.init()
     result = terraform.plan({}, plan_file="bootstrap.plan")
     assert result.returncode == 0, result.errors

@@ -25,18 +25,54 @@ def _address(synth, resource_type, predicate=lambda config: True):
     return f"{resource_type}.{name}"
 
 
+def _bucket_settings(synth):
+    """The data bucket's versioning, Object Lock and encryption configurations."""
+    bucket_ref = f"${{aws_s3_bucket.{synth.bucket_address(object_lock=True)}.id}}"
+    return [
+        _address(synth, resource_type, lambda c: c["bucket"] == bucket_ref)
+        for resource_type in (
+            "aws_s3_bucket_versioning",
+            "aws_s3_bucket_object_lock_configuration",
+            "aws_s3_bucket_server_side_encryption_configuration",
+        )
+    ]
+
+
+def _alerting(synth):
+    """The alert topic and the table's alarm (the others reach the function and, through it, the whole stack)."""
+    return [
+        _address(synth, "aws_sns_topic"),
+        _address(synth, "aws_cloudwatch_metric_alarm", lambda c: c["metric_name"] == "ReadThrottleEvents"),
+    ]
+
+
+def _regional_acl(synth):
+    (name,) = [n for n, acl in synth.resources("aws_wafv2_web_acl").items() if acl["scope"] == "REGIONAL"]
+    return f"aws_wafv2_web_acl.{name}"
+
+
 @pytest.fixture(scope="module")
-def workspace(synth, emulator, tmp_path_factory):
-    """A copy of the stack with the table, the function's policy and its log group applied (a targeted apply)."""
+def workspace(synth, emulator, provider, tmp_path_factory):
+    """A copy of the stack with what the tests below change applied (one targeted apply): the
+    table, the function's policy and log group, the API's web ACL, the data bucket's settings,
+    the alert topic and one alarm."""
     workdir = tmp_path_factory.mktemp("review") / "stack"
     shutil.copytree(synth.stack_dir, workdir)
-    terraform = Terraform(workdir, emulator.client_env())
+    terraform = Terraform(workdir, emulator.client_env(), provider)
     terraform.init()
     table = _address(synth, "aws_dynamodb_table")
     policy = _address(synth, "aws_iam_policy", lambda c: c["name"].endswith("-processor-access"))
     log_group = _address(synth, "aws_cloudwatch_log_group", lambda c: c["name"].startswith("/aws/lambda/"))
-    terraform.apply(VALID_INPUTS, targets=[table, policy, log_group])
+    terraform.apply(VALID_INPUTS, targets=[table, policy, log_group, _regional_acl(synth), *_bucket_settings(synth), *_alerting(synth)])
     return terraform, table, policy, log_group
+
+
+def _applied(terraform, address):
+    """An applied resource's attributes, from the workspace's local state."""
+    state = json.loads((terraform.workdir / "terraform.tfstate").read_text())
+    resource_type, name = address.split(".")
+    (resource,) = [r for r in state["resources"] if r["mode"] == "managed" and (r["type"], r["name"]) == (resource_type, name)]
+    return resource["instances"][0]["attributes"]
 
 
 def _edit(terraform, edit):
@@ -148,10 +184,10 @@ def test_iam_widening_names_the_actions_added(workspace, synth):
     assert "dynamodb:Scan" in statement.after and "dynamodb:Scan" not in statement.before
 
 
-def test_exposure_and_tag_drift_are_flagged_and_fail_the_check(synth, emulator, tmp_path, capsys):
+def test_exposure_and_tag_drift_are_flagged_and_fail_the_check(synth, emulator, provider, tmp_path, capsys):
     workdir = tmp_path / "stack"
     shutil.copytree(synth.stack_dir, workdir)
-    terraform = Terraform(workdir, emulator.client_env())
+    terraform = Terraform(workdir, emulator.client_env(), provider)
 
     def expose(document):
         resources = document["resource"]
@@ -236,9 +272,7 @@ def test_a_renamed_construct_with_a_moved_block_is_a_move_not_a_replacement(work
 def test_drift_outside_terraform_has_its_own_section(workspace, emulator):
     terraform, table, *_ = workspace
     dynamodb = emulator.client("dynamodb")
-    name = next(
-        c["change"]["after"]["name"] for c in _plan(terraform, "before-drift", targets=[table])["resource_changes"] if c["address"] == table
-    )
+    name = _applied(terraform, table)["name"]
     dynamodb.update_table(TableName=name, ProvisionedThroughput={"ReadCapacityUnits": 11, "WriteCapacityUnits": 5})
     try:
         plan = _plan(terraform, "drift", targets=[table])
@@ -341,23 +375,11 @@ def test_the_comment_fits_githubs_limit_with_risks_and_summary_kept(tmp_path, ca
     assert set(document) == {"risks", "counts", "changes", "drift", "cost"} and len(document["changes"]) == 2
 
 
-def test_weakened_bucket_protection_encryption_and_alerting_are_flagged(synth, emulator, tmp_path_factory):
-    """On a targeted apply of the data bucket's settings, the alert topic and one alarm."""
-    workdir = tmp_path_factory.mktemp("review-protection") / "stack"
-    shutil.copytree(synth.stack_dir, workdir)
-    terraform = Terraform(workdir, emulator.client_env())
-    terraform.init()
-    data = synth.bucket_address(object_lock=True)
-    bucket_ref = f"${{aws_s3_bucket.{data}.id}}"
-    versioning = _address(synth, "aws_s3_bucket_versioning", lambda c: c["bucket"] == bucket_ref)
-    lock = _address(synth, "aws_s3_bucket_object_lock_configuration", lambda c: c["bucket"] == bucket_ref)
-    encryption = _address(synth, "aws_s3_bucket_server_side_encryption_configuration", lambda c: c["bucket"] == bucket_ref)
-    topic = _address(synth, "aws_sns_topic")
-    # The table's alarm: the others reach the function and, through it, the whole stack.
-    alarm = _address(synth, "aws_cloudwatch_metric_alarm", lambda c: c["metric_name"] == "ReadThrottleEvents")
+def test_weakened_bucket_protection_encryption_and_alerting_are_flagged(workspace, synth):
+    terraform, *_ = workspace
+    versioning, lock, encryption = _bucket_settings(synth)
+    topic, alarm = _alerting(synth)
     targets = [versioning, lock, encryption, topic, alarm]
-    inputs = {**VALID_INPUTS, "ResourcePrefix": "review-b"}  # beside the other workspace, on one emulator
-    terraform.apply(inputs, targets=targets)
 
     def weaken(document):
         resources = document["resource"]
@@ -372,7 +394,7 @@ def test_weakened_bucket_protection_encryption_and_alerting_are_flagged(synth, e
         resources["aws_cloudwatch_metric_alarm"][alarm.split(".")[1]]["actions_enabled"] = False
 
     with _edited(terraform, weaken):
-        result = review(_plan(terraform, "weaken-buckets", inputs, targets=targets))
+        result = review(_plan(terraform, "weaken-buckets", targets=targets))
     flagged = {(r.kind, r.address): r.detail for r in result.risks}
     assert flagged[("protection", versioning)] == "versioning suspended: overwritten objects are lost"
     assert flagged[("protection", lock)] == "Object Lock default retention removed: new objects can be deleted at once"
@@ -652,12 +674,10 @@ def test_imports_and_forgets_on_real_plans(workspace, emulator):
 
 def test_waf_rules_that_stop_blocking_are_flagged(workspace, synth):
     terraform, *_ = workspace
-    (name,) = [n for n, acl in synth.resources("aws_wafv2_web_acl").items() if acl["scope"] == "REGIONAL"]
-    acl = f"aws_wafv2_web_acl.{name}"
-    terraform.apply(VALID_INPUTS, targets=[acl])
+    acl = _regional_acl(synth)
 
     def count_only(document):
-        for rule in document["resource"]["aws_wafv2_web_acl"][name]["rule"]:
+        for rule in document["resource"]["aws_wafv2_web_acl"][acl.split(".")[1]]["rule"]:
             if rule["name"] == "AWSManagedRulesKnownBadInputsRuleSet":
                 rule["override_action"] = {"count": {}}
 

@@ -194,7 +194,8 @@ def _deployed():
                     "role": "${aws_iam_role.attached.arn}",
                     "runtime": "python3.12",
                     "handler": "index.handler",
-                    "filename": "${path.module}/function.zip",
+                    # Absolute: the shared provider process resolves paths from its own folder.
+                    "filename": "${abspath(path.module)}/function.zip",
                     "kms_key_arn": "${aws_kms_key.one.arn}",
                 }
             },
@@ -276,9 +277,9 @@ def _weakened(deployed):
 
 
 @pytest.fixture(scope="module")
-def weakened_review(emulator, tmp_path_factory):
+def weakened_review(emulator, provider, tmp_path_factory):
     workdir = tmp_path_factory.mktemp("flags")
-    terraform = Terraform(workdir, emulator.client_env())
+    terraform = Terraform(workdir, emulator.client_env(), provider)
     config = workdir / "main.tf.json"
     with zipfile.ZipFile(workdir / "function.zip", "w") as archive:
         archive.writestr("index.py", "def handler(event, context):\n    return event\n")
