@@ -91,7 +91,7 @@ hooks: install
 
 # The inner loop: everything not marked slow (tests/conftest.py), and the handler's unit tests.
 test-unit: install
-	$(VENV_PYTHON) -m pytest -m "not slow" -q
+	$(VENV_PYTHON) -m pytest -m "not slow" -q -n $(PYTEST_WORKERS)
 	cd handler && node --test test/parse.test.js test/store.test.js
 
 test-handler: install
