@@ -27,6 +27,8 @@ help:
 	@echo "make hooks   install the pre-commit hooks (the same checks as make lint, before each commit)"
 	@echo "make lint    ruff (lint + format check) on the Python, ESLint on the handler"
 	@echo "make test-unit  the fast inner loop: synth assertions, guardrails, unit tests; no emulator, no terraform"
+	@echo "make test-python  every Python test (test-e2e: the end-to-end chain; test-rest: the others)"
+	@echo "make test-handler  the handler's node tests"
 	@echo "make synth   synthesize only"
 	@echo "make scan    synthesize, then run the checkov security gate"
 	@echo "make docs    regenerate the generated tables and diagram in README.md and docs/ from the code"

@@ -125,10 +125,12 @@ def emulator(tmp_path_factory: pytest.TempPathFactory):
 
 
 @pytest.fixture(scope="session")
-def provider(emulator: MotoServer):
+def provider(emulator: MotoServer, synth: Synth, tmp_path_factory: pytest.TempPathFactory):
     """One AWS provider process for this worker's terraform commands on its emulator
-    (tools/terraform_runner.ProviderServer): a plan then takes a quarter of the CPU time."""
-    with ProviderServer(emulator.client_env()) as server:
+    (tools/terraform_runner.ProviderServer): a plan then takes a quarter of the CPU time. Its
+    version is the one the synthesized stack requires (an attached provider skips that check)."""
+    version = synth.json["terraform"]["required_providers"]["aws"]["version"]
+    with ProviderServer(emulator.client_env(), version, tmp_path_factory.mktemp("provider") / "provider.log") as server:
         yield server
 
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import fcntl
 import json
 import os
 import re
+import signal
 import subprocess
 import tempfile
 import threading
@@ -68,10 +70,13 @@ class ProviderServer:
     do.
     """
 
-    def __init__(self, env: Mapping[str, str]) -> None:
-        binary = provider_binary()
+    def __init__(self, env: Mapping[str, str], version: str, log_path: Path) -> None:
+        binary = provider_binary(version)
+        self.log_path = log_path
+        self.lock = threading.Lock()
         self.process = subprocess.Popen(
             [str(binary), "-debug"],
+            preexec_fn=_end_with_parent,
             # A CA bundle makes the provider wrap its HTTP client at each configuration, and the
             # second fails on the wrapped one ("unable to add custom RootCAs HTTPClient"): an
             # emulator on loopback needs none.
@@ -90,8 +95,22 @@ class ProviderServer:
         if not self.reattach:
             self.close()
             raise RuntimeError(f"{binary} -debug did not print its TF_REATTACH_PROVIDERS")
-        # Its log must be read, or it blocks on a full pipe.
-        threading.Thread(target=lambda: [None for _ in self.process.stdout], daemon=True).start()
+        # Its log (a panic's stack included) must be read, or it blocks on a full pipe.
+        threading.Thread(target=self._keep_log, daemon=True).start()
+
+    def _keep_log(self) -> None:
+        with self.log_path.open("a") as log:
+            for line in self.process.stdout:
+                log.write(line)
+                log.flush()
+
+    @contextlib.contextmanager
+    def serving(self):
+        """Held while one terraform command uses it: it has one configured client at a time."""
+        with self.lock:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the shared AWS provider exited with {self.process.returncode}; its log: {self.log_path}")
+            yield
 
     def close(self) -> None:
         if self.process.poll() is None:
@@ -109,9 +128,14 @@ class ProviderServer:
         self.close()
 
 
-def provider_binary() -> Path:
-    """The pinned AWS provider's executable in the plugin cache, installed there if need be."""
-    version = terraform_cli.AWS_PROVIDER_VERSION
+def _end_with_parent() -> None:
+    """Linux: the provider gets SIGTERM when the process that started it dies, even by SIGKILL."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def provider_binary(version: str) -> Path:
+    """The AWS provider's executable of `version` in the plugin cache, installed there if need be."""
     pattern = f"{terraform_cli.AWS_PROVIDER}/{version}/*/terraform-provider-aws_v{version}_x*"
     found = sorted(terraform_cli.PLUGIN_CACHE.glob(pattern))
     if not found:
@@ -134,14 +158,16 @@ class Terraform:
     def run(self, *args: str, check: bool = True, capture: bool = True) -> subprocess.CompletedProcess:
         """`terraform ARGS` in the workdir; without `capture`, its output goes to this stdout."""
         terraform_cli.configure()
-        return subprocess.run(
-            ["terraform", *args],
-            cwd=self.workdir,
-            env=self._env(attach=args[0] != "init"),
-            capture_output=capture,
-            text=True,
-            check=check,
-        )
+        attach = args[0] != "init"
+        with self.provider.serving() if self.provider and attach else contextlib.nullcontext():
+            return subprocess.run(
+                ["terraform", *args],
+                cwd=self.workdir,
+                env=self._env(attach=attach),
+                capture_output=capture,
+                text=True,
+                check=check,
+            )
 
     def _env(self, attach: bool = True) -> dict[str, str]:
         reattach = {"TF_REATTACH_PROVIDERS": self.provider.reattach} if self.provider and attach else {}
@@ -201,7 +227,8 @@ class Terraform:
         ]
         terraform_cli.configure()
         lines: list[str] = []
-        with open(log, "a") if log else contextlib.nullcontext() as sink:
+        serving = self.provider.serving() if self.provider else contextlib.nullcontext()
+        with open(log, "a") if log else contextlib.nullcontext() as sink, serving:
             process = subprocess.Popen(args, cwd=self.workdir, env=self._env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
             for line in process.stdout:
                 lines.append(line)

@@ -146,19 +146,22 @@ def test_a_thrown_error_is_reported_as_lambda_reports_it_and_the_environment_liv
 
 
 def test_an_invocation_past_the_timeout_kills_its_environment(package, tmp_path):
-    config = _config(package, timeout=1)
-    pool = RuntimePool(config, unpack_deployed_package(config, package.parent, tmp_path / "u"), {}, 1, lambda line: None)
+    config = _config(package, timeout=2)
+    logs = []
+    pool = RuntimePool(config, unpack_deployed_package(config, package.parent, tmp_path / "u"), {}, 1, logs.append)
     try:
-        first = _body(pool.invoke({"id": "a"}))
-        late = pool.invoke({"id": "b", "sleepMs": 5000})
+        first = _body(pool.invoke({"id": "a"}))  # started and warm: the timeouts below are the handler's
+        late = pool.invoke({"id": "b", "sleepMs": 20000})
         assert late.error == {"errorType": "Sandbox.Timedout", "errorMessage": "Task timed out"}
         fresh = pool.invoke({"id": "c"})
         assert fresh.cold_start and _body(fresh)["pid"] != first["pid"]
         # An invocation waiting for the only environment gets a new one once the late one is killed.
         waiting = {}
-        late = threading.Thread(target=lambda: pool.invoke({"id": "d", "sleepMs": 5000}))
+        late = threading.Thread(target=lambda: pool.invoke({"id": "d", "sleepMs": 20000}))
         late.start()
-        time.sleep(0.2)
+        deadline = time.monotonic() + 10
+        while not any('"id":"d"' in line for line in logs) and time.monotonic() < deadline:  # it holds the environment
+            time.sleep(0.02)
         queued = threading.Thread(target=lambda: waiting.setdefault("outcome", pool.invoke({"id": "e"})))
         queued.start()
         queued.join(30)

@@ -3,8 +3,10 @@ only: a plan made through it is the plan a freshly started provider makes."""
 
 from __future__ import annotations
 
+import pytest
+
 from tests.conftest import VALID_INPUTS
-from tools.terraform_runner import Terraform
+from tools.terraform_runner import ProviderServer, Terraform
 
 
 def _changes(plan):
@@ -18,3 +20,18 @@ def test_a_plan_through_the_shared_provider_is_a_fresh_providers_plan(terraform,
     assert result.returncode == 0, result.errors
     assert _changes(result.plan) == _changes(valid_plan)
     assert len(valid_plan["resource_changes"]) > 50
+
+
+def test_the_shared_provider_is_the_version_the_stack_requires(terraform, synth):
+    version = synth.json["terraform"]["required_providers"]["aws"]["version"]
+    assert f"/{version}/" in terraform.provider.process.args[0]
+
+
+@pytest.mark.slow
+def test_a_shared_provider_that_died_is_named_with_its_log(tmp_path, synth):
+    version = synth.json["terraform"]["required_providers"]["aws"]["version"]
+    with ProviderServer({}, version, tmp_path / "provider.log") as provider:
+        provider.process.kill()
+        provider.process.wait()
+        with pytest.raises(RuntimeError, match=f"exited with -9; its log: {tmp_path / 'provider.log'}"):
+            Terraform(tmp_path, {}, provider).run("plan")
