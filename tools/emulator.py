@@ -80,6 +80,17 @@ def command_line(pid: int) -> list[str] | None:
     return result.stdout.split() if result.returncode == 0 else None
 
 
+def terminate(process: subprocess.Popen, timeout: float = 10) -> None:
+    """SIGTERM a child we started, SIGKILL it if it has not exited after `timeout`; reap it."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 def stop_pid(pid: int, still_ours: Callable[[], bool], timeout: float = 10) -> bool:
     """SIGTERM, then SIGKILL after `timeout`, a detached process of ours, only while `still_ours()`
     (its command line is still ours: never a reused PID); whether it was running."""
@@ -139,13 +150,8 @@ class MotoServer:
         raise RuntimeError(f"moto_server did not answer on {self.endpoint} within {timeout}s")
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        if self.process:
+            terminate(self.process)
 
     @staticmethod
     def is_ours(pid: int, port: int | None = None) -> bool:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from tools import terraform_cli
+from tools.emulator import terminate
 
 # Go's garbage collector at a quarter of its default frequency for terraform and the provider it
 # starts: building the AWS provider's schema is allocation-bound, and this cuts a plan's CPU time by
@@ -113,13 +114,7 @@ class ProviderServer:
             yield
 
     def close(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        terminate(self.process)
 
     def __enter__(self) -> ProviderServer:
         return self
