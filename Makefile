@@ -37,7 +37,9 @@ help:
 	@echo "make bench-api  after make up: requests per second and p50/p95 through the local API"
 	@echo "make clean   remove build output (keeps .venv and node_modules)"
 
-install: .venv/.installed handler/node_modules/.installed node_modules/.installed
+# The three installs side by side (a fresh machine spends most of a first `make test` on them).
+install:
+	$(MAKE) --no-print-directory -j3 .venv/.installed handler/node_modules/.installed node_modules/.installed
 
 .venv/.installed: Pipfile.lock
 	$(PIPENV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --user --quiet --disable-pip-version-check pipenv==$(PIPENV_VERSION)
