@@ -12,6 +12,7 @@ client that connects and says nothing holds only its own; idle connections time 
 
 from __future__ import annotations
 
+import re
 import socket
 import ssl
 import sys
@@ -91,7 +92,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _body(self) -> bytes | None:
         length = self.headers.get_all("Content-Length") or []
-        chunked = "chunked" in (self.headers.get("Transfer-Encoding") or "").lower()
+        encodings = [e.strip().lower() for value in self.headers.get_all("Transfer-Encoding") or [] for e in value.split(",")]
+        if encodings and encodings != ["chunked"]:
+            raise FramingError(f"Transfer-Encoding {encodings!r}: only chunked is taken")
+        chunked = bool(encodings)
         if chunked and length:
             raise FramingError("both Content-Length and Transfer-Encoding")
         if chunked:
@@ -112,13 +116,10 @@ class _Handler(BaseHTTPRequestHandler):
     def _chunked(self) -> bytes | None:
         chunks, total = [], 0
         while True:
-            line = self.rfile.readline(1024).strip().split(b";")[0]
-            try:
-                size = int(line, 16)
-            except ValueError:
-                raise FramingError(f"chunk size {line[:20]!r}") from None
-            if size < 0:
-                raise FramingError("negative chunk size")
+            line = self.rfile.readline(1024).strip().split(b";")[0].strip()
+            if not re.fullmatch(rb"[0-9A-Fa-f]{1,16}", line):  # int() would also take "0x10", "+5", "1_0"
+                raise FramingError(f"chunk size {line[:20]!r}")
+            size = int(line, 16)
             if size == 0:
                 while self.rfile.readline(1024).strip():  # trailers
                     pass

@@ -125,3 +125,15 @@ def test_a_burst_of_clients_is_queued_not_dropped():
             client.close()
         waiting.server_close()
     assert len(clients) == 20
+
+
+@pytest.mark.parametrize("size", [b"0x3", b"+3", b"1_0", b"-3", b"g"])
+def test_a_chunk_size_is_plain_hexadecimal(server, size):
+    reply = _exchange(server.port, b"POST /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n" + size + b"\r\nabc\r\n0\r\n\r\n")
+    assert reply.startswith(b"HTTP/1.1 400") and server.seen == []
+
+
+@pytest.mark.parametrize("encoding", [b"gzip, chunked", b"identity", b"chunked, chunked"])
+def test_only_the_chunked_transfer_encoding_is_taken(server, encoding):
+    reply = _exchange(server.port, b"POST /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: " + encoding + b"\r\n\r\n3\r\nabc\r\n0\r\n\r\n")
+    assert reply.startswith(b"HTTP/1.1 400") and server.seen == []
