@@ -13,6 +13,7 @@ the endpoint are the emulator's.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import math
@@ -124,7 +125,9 @@ class _Environment:
             errors="replace",
         )
         os.close(write_fd)
-        self.results = os.fdopen(read_fd, "r")
+        self.results = read_fd
+        os.set_blocking(read_fd, False)
+        self.pending = b""
         threading.Thread(target=self._pump_logs, args=(on_log,), daemon=True).start()
 
     def _pump_logs(self, on_log: Callable[[str], None]) -> None:
@@ -138,15 +141,27 @@ class _Environment:
             self.process.stdin.flush()
         except (BrokenPipeError, OSError):
             return None
-        ready, _, _ = select.select([self.results], [], [], timeout)
-        line = self.results.readline() if ready else ""
-        return json.loads(line) if line else None
+        deadline = time.monotonic() + timeout
+        while b"\n" not in self.pending:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not select.select([self.results], [], [], remaining)[0]:
+                return None
+            chunk = os.read(self.results, 65536)
+            if not chunk:  # the runtime exited
+                return None
+            self.pending += chunk
+        line, _, self.pending = self.pending.partition(b"\n")
+        try:
+            return json.loads(line)
+        except ValueError:  # not the runtime's answer: treated as a crash
+            return None
 
     def kill(self) -> None:
         if self.process.poll() is None:
             self.process.kill()
         self.process.wait()
-        self.results.close()
+        with contextlib.suppress(OSError):
+            os.close(self.results)
 
 
 class RuntimePool:
@@ -188,11 +203,14 @@ class RuntimePool:
         self._lock = threading.Lock()
         self._idle: list[_Environment] = []  # the most recently used last: kept warm
         self._all: list[_Environment] = []
+        self.closed = False
 
     def invoke(self, event: Mapping[str, Any], caller_timeout_ms: int | None = None) -> Outcome:
         """Runs `event`; a caller that waits at most `caller_timeout_ms` gets `caller_timed_out`."""
         with self._slots:
             with self._lock:
+                if self.closed:
+                    return Outcome(error={"errorType": "Runtime.Unavailable", "errorMessage": "the local API is stopping"})
                 environment = self._idle.pop() if self._idle else None
             cold = environment is None
             if cold:
@@ -232,18 +250,23 @@ class RuntimePool:
             # on AWS the function would run on to its own timeout).
             environment.kill()
             with self._lock:
-                self._all.remove(environment)
+                if environment in self._all:  # close() may have taken it already
+                    self._all.remove(environment)
             if caller_first and duration >= caller_timeout_ms:
                 return Outcome(error={"errorType": "CallerTimeout", "errorMessage": "the caller stopped waiting"}, caller_timed_out=True)
             if duration >= timeout_ms:
                 return Outcome(error={"errorType": "Sandbox.Timedout", "errorMessage": "Task timed out"}, cold_start=cold)
             return Outcome(error={"errorType": "Runtime.ExitError", "errorMessage": "the runtime exited"}, cold_start=cold)
         with self._lock:
-            self._idle.append(environment)
+            if self.closed:
+                environment.kill()
+            else:
+                self._idle.append(environment)
         return Outcome(response=result.get("response"), error=result.get("error"), cold_start=cold)
 
     def close(self) -> None:
         with self._lock:
+            self.closed = True
             for environment in self._all:
                 environment.kill()
             self._all.clear()

@@ -107,7 +107,7 @@ def serve(config: DistributionConfig, s3, method: str, path: str) -> CdnResponse
         "Last-Modified": obj["LastModified"].strftime("%a, %d %b %Y %H:%M:%S GMT"),
         "X-Cache": "Miss from cloudfront",
     }
-    return CdnResponse(200, ok, b"" if method == "HEAD" else body)
+    return CdnResponse(200, ok, body)  # for HEAD the server sends the headers (the length too), not the body
 
 
 def certificate(domain: str, directory: Path) -> tuple[Path, Path]:

@@ -22,6 +22,9 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 IDLE_SECONDS = 30
+MAX_TRAILERS = 64
+# RFC 9110's token: what a header name is made of.
+TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 
 
 @dataclass(frozen=True)
@@ -91,6 +94,11 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(outgoing)
 
     def _body(self) -> bytes | None:
+        bad_names = [name for name in self.headers if not TOKEN.fullmatch(name)]
+        # "Transfer-Encoding : chunked" must not pass as some other header, nor end the headers
+        # early (the parser then files it and what follows as a defect).
+        if bad_names or self.headers.defects:
+            raise FramingError(f"header names {bad_names!r}, {self.headers.defects!r}")
         length = self.headers.get_all("Content-Length") or []
         encodings = [e.strip().lower() for value in self.headers.get_all("Transfer-Encoding") or [] for e in value.split(",")]
         if encodings and encodings != ["chunked"]:
@@ -100,7 +108,7 @@ class _Handler(BaseHTTPRequestHandler):
             raise FramingError("both Content-Length and Transfer-Encoding")
         if chunked:
             return self._chunked()
-        if len(set(length)) > 1 or (length and not length[0].strip().isdigit()):
+        if len(set(length)) > 1 or (length and not re.fullmatch(r"[0-9]{1,18}", length[0].strip())):
             raise FramingError(f"Content-Length {length!r}")
         size = int(length[0]) if length else 0
         if size > self.server.max_body:
@@ -116,19 +124,24 @@ class _Handler(BaseHTTPRequestHandler):
     def _chunked(self) -> bytes | None:
         chunks, total = [], 0
         while True:
-            line = self.rfile.readline(1024).strip().split(b";")[0].strip()
+            raw = self.rfile.readline(1024)
+            if not raw.endswith(b"\n"):
+                raise FramingError("a chunk-size line without its end")
+            line = raw.strip().split(b";")[0].strip()
             if not re.fullmatch(rb"[0-9A-Fa-f]{1,16}", line):  # int() would also take "0x10", "+5", "1_0"
                 raise FramingError(f"chunk size {line[:20]!r}")
             size = int(line, 16)
             if size == 0:
-                while self.rfile.readline(1024).strip():  # trailers
-                    pass
-                return b"".join(chunks)
+                for _ in range(MAX_TRAILERS + 1):
+                    if not self.rfile.readline(1024).strip():
+                        return b"".join(chunks)
+                raise FramingError("too many trailer lines")
             total += size
             if total > self.server.max_body:
                 return None
             chunks.append(self._exactly(size))
-            self._exactly(2)  # CRLF
+            if self._exactly(2) != b"\r\n":
+                raise FramingError("chunk data longer than its size")
 
     def _send(self, outgoing: Outgoing, note: str = "") -> None:
         self.send_response_only(outgoing.status)

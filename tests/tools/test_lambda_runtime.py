@@ -22,6 +22,10 @@ exports.handler = async (event, context) => {
   invocations += 1;
   console.log(JSON.stringify({ level: 'INFO', id: event.id }));
   if (event.fail) throw new TypeError('broken on purpose');
+  if (event.partial) {  // half a result line on the runtime's channel, then nothing
+    fs.writeSync(Number(process.argv[4]), '{"id":');
+    await new Promise(() => {});
+  }
   if (event.require) return { statusCode: 200, body: JSON.stringify({ loaded: typeof require(event.require) }) };
   if (event.sleepMs) await new Promise((resolve) => setTimeout(resolve, event.sleepMs));
   if (event.waitFor) while (!fs.existsSync(event.waitFor)) await new Promise((resolve) => setTimeout(resolve, 20));
@@ -169,6 +173,23 @@ def test_an_invocation_past_the_timeout_kills_its_environment(package, tmp_path)
         assert _body(waiting["outcome"])["invocations"] == 1
     finally:
         pool.close()
+
+
+def test_half_a_result_is_a_crash_at_the_timeout_not_a_hang(package, tmp_path):
+    config = _config(package, timeout=2)
+    pool = RuntimePool(config, unpack_deployed_package(config, package.parent, tmp_path / "u"), {}, 1, lambda line: None)
+    try:
+        assert pool.invoke({"id": "a", "partial": True}).error["errorType"] == "Sandbox.Timedout"
+        assert _body(pool.invoke({"id": "b"}))["invocations"] == 1  # a new environment
+    finally:
+        pool.close()
+
+
+def test_a_closed_pool_runs_nothing_more(pool):
+    _body(pool.invoke({"id": "a"}))
+    pool.close()
+    assert pool.invoke({"id": "b"}).error["errorType"] == "Runtime.Unavailable"
+    assert pool._all == []
 
 
 def test_concurrent_invocations_get_their_own_environments(pool, tmp_path):

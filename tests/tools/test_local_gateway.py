@@ -125,6 +125,9 @@ def test_patterns_are_ecma_262s_where_pythons_differ():
     )
     assert validation_errors({"type": "string", "pattern": "^\\d+$"}, '"\u0663"'.encode()) is not None
     assert ecma_to_python(r"^a[$]\$$") == r"^a[$]\$\Z"
+    # ECMA's . matches no line terminator; Python's matches \r.
+    assert validation_errors({"type": "string", "pattern": "^a.b$"}, b'"a\\rb"') is not None
+    assert validation_errors({"type": "string", "pattern": "^a.b$"}, b'"a-b"') is None
 
 
 def test_a_valid_body_passes():

@@ -137,3 +137,18 @@ def test_a_chunk_size_is_plain_hexadecimal(server, size):
 def test_only_the_chunked_transfer_encoding_is_taken(server, encoding):
     reply = _exchange(server.port, b"POST /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: " + encoding + b"\r\n\r\n3\r\nabc\r\n0\r\n\r\n")
     assert reply.startswith(b"HTTP/1.1 400") and server.seen == []
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"POST /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3;" + b"x" * 1022 + b"abc\r\n0\r\n\r\n",  # a cut line
+        b"POST /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcXY0\r\n\r\n",  # data past its size
+        b"POST /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding : chunked\r\nContent-Length: 0\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+        b"POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: \xb2\r\n\r\nab",
+        b"POST /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n" + b"T: 1\r\n" * 100 + b"\r\n",
+    ],
+)
+def test_ambiguous_framing_is_refused(server, raw):
+    reply = _exchange(server.port, raw)
+    assert reply.startswith(b"HTTP/1.1 400") and reply.count(b"HTTP/1.1 ") == 1 and server.seen == []
