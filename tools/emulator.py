@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -80,6 +80,23 @@ def command_line(pid: int) -> list[str] | None:
     return result.stdout.split() if result.returncode == 0 else None
 
 
+def launch(module_args: list[str], log_path: Path | None, detach: bool, env: Mapping[str, str] | None = None) -> subprocess.Popen:
+    """`python -m MODULE ARGS` in the project, its output to `log_path`; `detach` lets it outlive
+    this process (a new session). The child gets its own copy of the log's descriptor: ours is
+    closed once it has started; stdin from /dev/null, so a detached child keeps nothing of the
+    terminal or pipe it came from."""
+    with open(log_path, "ab") if log_path else contextlib.nullcontext(subprocess.DEVNULL) as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", *module_args],
+            cwd=PROJECT_ROOT,
+            env={**os.environ, **(env or {})},
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=detach,
+        )
+
+
 def terminate(process: subprocess.Popen, timeout: float = 10) -> None:
     """SIGTERM a child we started, SIGKILL it if it has not exited after `timeout`; reap it."""
     if process.poll() is None:
@@ -125,18 +142,12 @@ class MotoServer:
 
     def start(self, timeout: float = 30, detach: bool = False) -> MotoServer:
         """Start and wait until it answers; `detach` lets it outlive this process (`make up`)."""
-        # The child gets its own copy of the log's descriptor: ours is closed once it has started.
-        # stdin from /dev/null: a detached emulator keeps nothing of the terminal or pipe it came from.
-        with open(self.log_path, "ab") if self.log_path else contextlib.nullcontext(subprocess.DEVNULL) as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "tools.moto_server", "-H", "127.0.0.1", "-p", str(self.port)],
-                cwd=PROJECT_ROOT,
-                env={**os.environ, "MOTO_IAM_LOAD_MANAGED_POLICIES": "true"},
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=detach,
-            )
+        self.process = launch(
+            ["tools.moto_server", "-H", "127.0.0.1", "-p", str(self.port)],
+            self.log_path,
+            detach,
+            {"MOTO_IAM_LOAD_MANAGED_POLICIES": "true"},
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

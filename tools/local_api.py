@@ -20,7 +20,6 @@ import os
 import queue
 import signal
 import ssl
-import subprocess
 import sys
 import threading
 import time
@@ -30,13 +29,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from stacks.facts import PROJECT_ROOT
 from synth.atomic import write_atomically
-from tools.emulator import client, client_env, command_line, stop_pid
+from tools.emulator import client, client_env, command_line, launch, stop_pid
 from tools.lambda_runtime import FunctionConfig, RuntimePool, unpack_deployed_package
 from tools.local_cdn import DistributionConfig, certificate, serve
 from tools.local_gateway import INTEGRATION_TIMED_OUT, MAX_PAYLOAD_BYTES, Gateway, GatewayConfig, Request
-from tools.local_http import Incoming, LoopbackServer, Outgoing
+from tools.local_http import Incoming, LoopbackServer
 
 READY_FILE = "local-api.json"
 # CloudWatch Logs' largest event is 256 KB, 26 bytes of it overhead.
@@ -145,16 +143,8 @@ class LocalApi:
         further command-line flags."""
         ready = root / READY_FILE
         ready.unlink(missing_ok=True)
-        with (root / "local-api.log").open("ab") as log:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "tools.local_api", "--endpoint", endpoint, "--invoke-url", invoke_url]
-                + ["--packages", str(packages), "--root", str(root), *options],
-                cwd=PROJECT_ROOT,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        arguments = ["--endpoint", endpoint, "--invoke-url", invoke_url, "--packages", str(packages), "--root", str(root), *options]
+        process = launch(["tools.local_api", *arguments], root / "local-api.log", detach=True)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if ready.exists():
@@ -264,23 +254,15 @@ def serve_forever(
 
     gateway = Gateway(config, _invoker(pools), shippers[0], domain=parsed.hostname)
 
-    def api_answer(incoming: Incoming) -> Outgoing:
-        response = gateway.handle(_request(incoming))
-        return Outgoing(response.status, response.headers, response.body)
-
     environments = [pool.config.environment for pool in pools.values()]
     cdn = DistributionConfig.from_api(_distribution(aws("cloudfront"), environments))
     s3 = aws("s3")
     cert, key = certificate(cdn.domain, root)
 
-    def cdn_answer(incoming: Incoming) -> Outgoing:
-        response = serve(cdn, s3, incoming.method, incoming.target)
-        return Outgoing(response.status, response.headers, response.body)
-
     tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     tls.load_cert_chain(cert, key)
-    api_server = LoopbackServer(api_port, api_answer, MAX_PAYLOAD_BYTES, "local-api")
-    cdn_server = LoopbackServer(cdn_port, cdn_answer, 0, "CloudFront", tls=tls)
+    api_server = LoopbackServer(api_port, lambda incoming: gateway.handle(_request(incoming)), MAX_PAYLOAD_BYTES, "local-api")
+    cdn_server = LoopbackServer(cdn_port, lambda incoming: serve(cdn, s3, incoming.method, incoming.target), 0, "CloudFront", tls=tls)
     for server in (api_server, cdn_server):
         threading.Thread(target=server.serve_forever, daemon=True).start()
 

@@ -25,6 +25,7 @@ from typing import Any
 import botocore.exceptions
 
 from synth.atomic import write_atomically
+from tools.local_http import Outgoing
 
 # AWS's managed response headers policies by id, with the headers they add
 # (https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/using-managed-response-headers-policies.html).
@@ -76,19 +77,12 @@ class DistributionConfig:
         )
 
 
-@dataclass(frozen=True)
-class CdnResponse:
-    status: int
-    headers: dict[str, str]
-    body: bytes
-
-
-def serve(config: DistributionConfig, s3, method: str, path: str) -> CdnResponse:
+def serve(config: DistributionConfig, s3, method: str, path: str) -> Outgoing:
     """One viewer request: the object at `path` (the query string dropped, as the cache policy does)."""
     headers = {"Via": "1.1 local.cloudfront.net (CloudFront)"}
     if method not in config.allowed_methods:
         refused = {**headers, "Content-Type": "text/html", "X-Cache": "Error from cloudfront"}
-        return CdnResponse(403, refused, METHOD_NOT_ALLOWED_PAGE.encode())
+        return Outgoing(403, refused, METHOD_NOT_ALLOWED_PAGE.encode())
     # The viewer's path, percent-decoded, less its one leading slash, is the object's key.
     key = config.origin_path.lstrip("/") + urllib.parse.unquote(path.split("?", 1)[0])[1:]
     try:
@@ -97,7 +91,7 @@ def serve(config: DistributionConfig, s3, method: str, path: str) -> CdnResponse
         obj = None
     if obj is None:
         error = {**headers, "Content-Type": "application/xml", "Server": "AmazonS3", "X-Cache": "Error from cloudfront"}
-        return CdnResponse(403, error, ACCESS_DENIED)
+        return Outgoing(403, error, ACCESS_DENIED)
     body = obj["Body"].read()
     ok = {
         **headers,
@@ -107,7 +101,7 @@ def serve(config: DistributionConfig, s3, method: str, path: str) -> CdnResponse
         "Last-Modified": obj["LastModified"].strftime("%a, %d %b %Y %H:%M:%S GMT"),
         "X-Cache": "Miss from cloudfront",
     }
-    return CdnResponse(200, ok, body)  # for HEAD the server sends the headers (the length too), not the body
+    return Outgoing(200, ok, body)  # for HEAD the server sends the headers (the length too), not the body
 
 
 def certificate(domain: str, directory: Path) -> tuple[Path, Path]:

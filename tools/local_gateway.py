@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from tools.local_http import Outgoing
 from tools.request_validation import validation_errors
 
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway's request payload limit
@@ -245,13 +246,6 @@ class Request:
         return values[-1] if values else None
 
 
-@dataclass
-class Response:
-    status: int
-    headers: dict[str, str]
-    body: bytes
-
-
 # (function ARN, event, timeout in ms) -> (proxy response, None) or (None, "ErrorType: message");
 # the error "Timeout" when the integration's timeout passed first.
 Invoke = Callable[[str, Mapping[str, Any], int], tuple[Mapping[str, Any] | None, str | None]]
@@ -268,7 +262,7 @@ class Gateway:
         self.access_log = access_log
         self.domain = domain
 
-    def handle(self, request: Request) -> Response:
+    def handle(self, request: Request) -> Outgoing:
         started = time.monotonic()
         now = datetime.now(UTC)
         context = {
@@ -301,7 +295,7 @@ class Gateway:
             self.access_log(render(self.config.access_log_format, {k: _escape(v) for k, v in context.items()}, missing="-"))
         return response
 
-    def _route(self, request: Request, context: dict[str, str]) -> Response:
+    def _route(self, request: Request, context: dict[str, str]) -> Outgoing:
         route = self.config.routes.get((request.path, request.method)) if request.stage == self.config.stage else None
         if route is None:
             return self._gateway_response("MISSING_AUTHENTICATION_TOKEN", context)
@@ -323,7 +317,7 @@ class Gateway:
                 return self._gateway_response("BAD_REQUEST_BODY", context)
         return self._integrate(route, request, context)
 
-    def _usage_plan(self, route: Route, request: Request, context: dict[str, str]) -> Response | None:
+    def _usage_plan(self, route: Route, request: Request, context: dict[str, str]) -> Outgoing | None:
         value = request.header("x-api-key")
         plan = next((p for p in self.config.usage_plans if value in p.keys), None) if value else None
         if plan is None:
@@ -336,7 +330,7 @@ class Gateway:
             return self._gateway_response("QUOTA_EXCEEDED", context)
         return None
 
-    def _integrate(self, route: Route, request: Request, context: dict[str, str]) -> Response:
+    def _integrate(self, route: Route, request: Request, context: dict[str, str]) -> Outgoing:
         started = time.monotonic()
         result, error = self.invoke(route.function_arn, self._event(route, request, context), route.timeout_ms)
         context["$context.integration.latency"] = str(round((time.monotonic() - started) * 1000))
@@ -415,7 +409,7 @@ class Gateway:
             "isBase64Encoded": False,
         }
 
-    def _gateway_response(self, response_type: str, context: dict[str, str], status: int | None = None) -> Response:
+    def _gateway_response(self, response_type: str, context: dict[str, str], status: int | None = None) -> Outgoing:
         default_status, message, error_type = DEFAULT_RESPONSES[response_type]
         status = status or default_status
         deployed = self.config.responses.get(response_type) or self.config.responses.get(DEFAULT_OF_CLASS[status // 100], {})
@@ -425,7 +419,7 @@ class Gateway:
         template = deployed.get("responseTemplates", {}).get("application/json", DEFAULT_TEMPLATE)
         headers = {"Content-Type": "application/json", "x-amzn-ErrorType": error_type}
         headers.update({k.removeprefix("gatewayresponse.header."): v.strip("'") for k, v in deployed.get("responseParameters", {}).items()})
-        return Response(int(deployed.get("statusCode", status)), headers, render(template, context).encode())
+        return Outgoing(int(deployed.get("statusCode", status)), headers, render(template, context).encode())
 
 
 def _escape(value: str) -> str:
@@ -433,7 +427,7 @@ def _escape(value: str) -> str:
     return json.dumps(value)[1:-1]
 
 
-def _proxy_response(result: Any) -> Response | None:
+def _proxy_response(result: Any) -> Outgoing | None:
     """The HTTP response a Lambda proxy result stands for; None when API Gateway would refuse it."""
     if not isinstance(result, dict) or not isinstance(result.get("statusCode"), int) or not 100 <= result["statusCode"] <= 599:
         return None
@@ -448,4 +442,4 @@ def _proxy_response(result: Any) -> Response | None:
     except binascii.Error:
         return None
     headers.setdefault("Content-Type", "application/json")
-    return Response(result["statusCode"], headers, data)
+    return Outgoing(result["statusCode"], headers, data)
