@@ -90,6 +90,12 @@ def test_importing_a_module_outside_the_trimmed_assembly_fails_loudly():
     assert "FastPathError: cdktf_cdktf_provider_aws.sqs_queue is not in the fast path's trimmed assembly" in result.stderr
 
 
+def _python_with_switch(script: str, switch: str) -> str:
+    """What `python -c script` prints in the project with the fast-path switch set."""
+    env = {**os.environ, provider_fastpath.SWITCH: switch}
+    return subprocess.run([sys.executable, "-c", script], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, check=True).stdout
+
+
 def test_the_switch_on_registers_only_the_trimmed_submodules():
     script = (
         "import sys\n"
@@ -99,15 +105,7 @@ def test_the_switch_on_registers_only_the_trimmed_submodules():
         "loaded = [m for m in sys.modules if m.startswith('cdktf_cdktf_provider_aws.')]\n"
         "print(installed, getattr(sys.modules['cdktf_cdktf_provider_aws'], '__fastpath__', False), len(loaded))\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=PROJECT_ROOT,
-        env={**os.environ, provider_fastpath.SWITCH: "1"},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    installed, marked, loaded = result.stdout.split()
+    installed, marked, loaded = _python_with_switch(script, "1").split()
     assert (installed, marked) == ("True", "True")
     assert int(loaded) < 100
 
@@ -115,12 +113,4 @@ def test_the_switch_on_registers_only_the_trimmed_submodules():
 def test_the_switch_off_leaves_the_package_to_its_ordinary_import():
     # What the ordinary import then loads is proven by the byte-identical synth above.
     script = "import sys\nfrom synth import provider_fastpath as f\nprint(f.install(), 'cdktf_cdktf_provider_aws' in sys.modules)"
-    result = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=PROJECT_ROOT,
-        env={**os.environ, provider_fastpath.SWITCH: "0"},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert result.stdout.split() == ["False", "False"]
+    assert _python_with_switch(script, "0").split() == ["False", "False"]
