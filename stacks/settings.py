@@ -61,20 +61,17 @@ def _whole(name: str, value: str) -> int:
     return int(value)
 
 
-def _positive_or_unset(name: str, value: str) -> int | None:
-    if not value:
-        return None
-    if not value.isdigit() or int(value) < 1:
-        raise SettingsError(f"{name} must be a whole number of at least 1 (unset: no reservation), not {value!r}")
-    return int(value)
+def _positive_or_unset(unset: str) -> Callable[[str, str], int | None]:
+    """A parser of a whole number of at least 1, or nothing; `unset` says what nothing means."""
 
+    def parse(name: str, value: str) -> int | None:
+        if not value:
+            return None
+        if not value.isdigit() or int(value) < 1:
+            raise SettingsError(f"{name} must be a whole number of at least 1 (unset: {unset}), not {value!r}")
+        return int(value)
 
-def _quota_or_unset(name: str, value: str) -> int | None:
-    if not value:
-        return None
-    if not value.isdigit() or int(value) < 1:
-        raise SettingsError(f"{name} must be a whole number of at least 1 (unset: the API construct's 1000), not {value!r}")
-    return int(value)
+    return parse
 
 
 def _bucket_name(name: str, value: str) -> str | None:
@@ -159,7 +156,7 @@ SETTINGS: tuple[Setting, ...] = (
         "reservedConcurrency",
         "",
         "Reserved concurrency of the function, a whole number of at least 1 (unset: no reservation)",
-        _positive_or_unset,
+        _positive_or_unset("no reservation"),
     ),
     Setting(
         "own_security_headers",
@@ -186,7 +183,7 @@ SETTINGS: tuple[Setting, ...] = (
         "",
         "The usage plan's quota of requests per day per API key (unset: the API construct's default, the "
         "specification's 1000); a smaller one is for tests of the quota, never for production",
-        _quota_or_unset,
+        _positive_or_unset("the API construct's 1000"),
     ),
     Setting(
         "emulator_endpoint",
