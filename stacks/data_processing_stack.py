@@ -9,6 +9,7 @@ Lambda / API / table metrics + handler error lines ──▶ CloudWatch alarms �
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 from cdktf import TerraformOutput, TerraformStack
@@ -22,6 +23,7 @@ from constructs_lib.api_account import ApiGatewayLoggingAccount, ApiGatewayLoggi
 from constructs_lib.aws_provider import ProviderProps, aws_provider
 from constructs_lib.cdn import AccessLogs, BucketDistribution, BucketDistributionProps
 from constructs_lib.data_bucket import BucketLifecycle, SecureBucket, SecureBucketProps
+from constructs_lib.deployment_guard import DeploymentGuard, DeploymentGuardProps
 from constructs_lib.encryption_key import ServiceKey, ServiceKeyProps
 from constructs_lib.function import ProcessorFunction, ProcessorFunctionProps
 from constructs_lib.guardrails import apply_guardrails
@@ -43,7 +45,8 @@ BUILD_DIR = PROJECT_ROOT / ".build"
 class DataProcessingStack(TerraformStack):
     def __init__(self, scope: Construct, id_: str, settings: StackSettings, handler_dir: Path = HANDLER_DIR) -> None:
         super().__init__(scope, id_)
-        apply_state_backend(self, settings.backend)
+        # Each deployment's state in the bucket's folder of this stack, in its own workspace.
+        apply_state_backend(self, replace(settings.backend, workspace_key_prefix=id_))
         aws_provider(
             self,
             "aws",
@@ -51,7 +54,17 @@ class DataProcessingStack(TerraformStack):
         )
 
         inputs = StackInputs(self, "inputs")
-        prefix = inputs.resource_prefix.string_value
+        prefix = inputs.prefix
+        DeploymentGuard(
+            self,
+            "deployment",
+            DeploymentGuardProps(
+                stack=id_,
+                deployment=prefix,
+                workspace=inputs.workspace,
+                named_workspace_required=settings.backend.kind == "s3",
+            ),
+        )
 
         def name(kind: Name) -> str:
             return derive(prefix, kind)

@@ -116,7 +116,13 @@ SETTINGS: tuple[Setting, ...] = (
         "The state bucket, required by the `s3` backend: S3 names are global, so there is no default",
         _bucket_name,
     ),
-    Setting("backend.key", "STATE_KEY", "stateKey", f"{STACK_NAME}/terraform.tfstate", "The state object's key"),
+    Setting(
+        "backend.key",
+        "STATE_KEY",
+        "stateKey",
+        _construct_default("key"),
+        f"The state object's name in its deployment's folder: `s3://<bucket>/{STACK_NAME}/<workspace>/<key>`",
+    ),
     Setting("backend.region", "STATE_REGION", "stateRegion", REGION, "The state bucket's region"),
     Setting(
         "backend.use_lockfile",

@@ -4,6 +4,7 @@ permissions per job), both offline."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -105,3 +106,44 @@ def test_zizmor_refuses_an_unpinned_action_persisted_credentials_and_broad_permi
     assert result.returncode != 0
     for audit in ("unpinned-uses", "artipacked", "excessive-permissions"):
         assert audit in result.stdout, result.stdout
+
+
+def _plan_job_steps():
+    (plan,) = [job for job in _jobs("pull-request.yml").values() if any("terraform plan" in s.get("run", "") for s in job["steps"])]
+    return plan["steps"]
+
+
+def test_a_failed_plan_still_posts_a_review_that_says_so_and_then_fails_the_job(tmp_path):
+    """The plan and review steps' own shell, run as GitHub runs them (bash -e), with a terraform
+    whose plan fails: the review comment says the plan failed and quotes Terraform, and only the
+    last step fails the job."""
+    steps = _plan_job_steps()
+    names = [s.get("name") for s in steps]
+    plan_step, review_step = steps[names.index("terraform plan")], steps[names.index("Review the plan")]
+    fail_step = steps[names.index("Fail when the plan failed")]
+    assert names.index("Post or update the review comment") < names.index("Fail when the plan failed")
+    assert fail_step["if"] == "steps.plan.outputs.status != '0'" and plan_step["id"] == "plan"
+    bin_dir, stack_dir, output = tmp_path / "bin", tmp_path / "stack", tmp_path / "github-output"
+    bin_dir.mkdir()
+    stack_dir.mkdir()
+    fake = bin_dir / "terraform"
+    fake.write_text(
+        '#!/bin/sh\ncase "$1" in\n  init) echo Initializing ;;\n'
+        "  plan) echo 'Error: Failed to get existing workspaces: S3 bucket \"acme\" does not exist.' >&2; exit 1 ;;\n"
+        "  *) exit 1 ;;\nesac\n"
+    )
+    fake.chmod(0o755)
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "GITHUB_OUTPUT": str(output), "STACK_DIR": str(stack_dir)}
+    ran = subprocess.run(["bash", "-e", "-c", plan_step["run"]], cwd=stack_dir, env=env, capture_output=True, text=True)
+    assert ran.returncode == 0, ran.stderr  # the step records the failure instead of stopping the job
+    assert output.read_text() == "status=1\n"
+    review = review_step["run"].replace(".venv/bin/python", sys.executable)
+    review_env = {**env, **review_step["env"], "PYTHONPATH": str(PROJECT_ROOT)}
+    # What GitHub puts in: the step's output above, and the run's address.
+    review_env.update(PLAN_STATUS="1", GITHUB_SERVER_URL="https://github.com", GITHUB_REPOSITORY="acme/app", GITHUB_RUN_ID="7")
+    ran = subprocess.run(["bash", "-e", "-c", review], cwd=tmp_path, env=review_env, capture_output=True, text=True)
+    assert ran.returncode == 0, ran.stderr
+    comment = (tmp_path / "plan-review.md").read_text()
+    assert comment.startswith("<!-- plan-review -->\n## Terraform plan review\n\n### :x: The plan failed")
+    assert 'S3 bucket "acme" does not exist.' in comment and "No risks flagged" not in comment
+    assert comment.rstrip().endswith("https://github.com/acme/app/actions/runs/7")

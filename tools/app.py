@@ -17,7 +17,7 @@ def environment(outdir: Path, **settings: str) -> dict[str, str]:
     """The environment `python main.py` runs with to synthesize into `outdir`."""
     named = {setting.env for setting in SETTINGS}
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k not in named}
-    env.update(STATE_BACKEND="local", CDKTF_OUTDIR=str(outdir), **settings)
+    env.update({"STATE_BACKEND": "local", "CDKTF_OUTDIR": str(outdir), **settings})
     return env
 
 

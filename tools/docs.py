@@ -114,7 +114,11 @@ def render_inputs(stack: Mapping[str, Any]) -> str:
     """The Terraform variables: type, default, description and the validations' messages."""
     rows = []
     for name, variable in sorted(stack.get("variable", {}).items()):
-        default = _code(json.dumps(variable["default"])) if "default" in variable else "— (required)"
+        if "default" not in variable:
+            default = "— (required)"
+        else:
+            # A null default: unset, the variable's description says what stands in for it.
+            default = "unset" if variable["default"] is None else _code(json.dumps(variable["default"]))
         messages = [v["error_message"] for v in variable.get("validation", [])]
         rows.append(
             (

@@ -129,6 +129,8 @@ class MotoServer:
     port: int = field(default_factory=free_port)
     log_path: Path | None = None
     process: subprocess.Popen | None = None
+    # moto's own settings, e.g. INITIAL_NO_AUTH_ACTION_COUNT to have it enforce IAM policies.
+    settings: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def endpoint(self) -> str:
@@ -146,7 +148,7 @@ class MotoServer:
             ["tools.moto_server", "-H", "127.0.0.1", "-p", str(self.port)],
             self.log_path,
             detach,
-            {"MOTO_IAM_LOAD_MANAGED_POLICIES": "true"},
+            {"MOTO_IAM_LOAD_MANAGED_POLICIES": "true", **self.settings},
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

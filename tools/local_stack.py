@@ -1,8 +1,11 @@
 """The whole stack on a local moto server: synth aimed at it, apply, seed, destroy.
 
-Shared by `make up` / `make down` (tools/up.py) and the end-to-end test. The emulator creates the
-Lambda function but cannot run its code (that needs Docker): the local API (tools/local_api.py)
-runs it, configured from this deployment.
+Shared by `make up` / `make down` (tools/up.py) and the end-to-end test. Two ways, as users have:
+local state and plain terraform (`make up`), or the README's deploy path (the end-to-end test):
+the state bucket created by `npx cdktf deploy state-bootstrap`, the service deployed with
+`npx cdktf deploy` onto the S3 backend with its lock, in the workspace named after the
+deployment. The emulator creates the Lambda function but cannot run its code (that needs
+Docker): the local API (tools/local_api.py) runs it, configured from this deployment.
 """
 
 from __future__ import annotations
@@ -16,15 +19,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from stacks.facts import PROJECT_ROOT, stack_dir
+from constructs_lib.state_backend import StateBackendProps
+from stacks.facts import BOOTSTRAP_STACK_NAME, PROJECT_ROOT, STACK_NAME, stack_dir
+from tools.cdktf_cli import Cdktf
 from tools.emulator import client, client_env
 from tools.terraform_runner import OnLine, Terraform
 
 # The emulator profile: the settings a local deployment needs, each for what moto cannot do
 # (docs/emulator.md, "Emulator differences"). The stack knows features, not the emulator.
 EMULATOR_PROFILE = {
-    # Local state in the deployment's folder.
-    "STATE_BACKEND": "local",
     # `make down` must be able to destroy everything.
     "PROTECT_STATEFUL": "false",
     # moto refuses to change Object Lock settings of a non-empty bucket, so destroy could not
@@ -47,6 +50,9 @@ class LocalStack:
     variables: dict[str, Any] = field(default_factory=dict)
     # Synth settings beyond the emulator profile (stacks/settings.py), e.g. a small quota for tests.
     settings: dict[str, str] = field(default_factory=dict)
+    # Remote state: the bucket state-bootstrap creates, and the deployment's workspace in it.
+    state_bucket: str | None = None
+    workspace: str | None = None
 
     @property
     def outdir(self) -> Path:
@@ -57,25 +63,52 @@ class LocalStack:
         return self.root / "terraform.tfstate"
 
     @property
+    def state_key(self) -> str:
+        """The deployment's state object in the state bucket (constructs_lib/state_backend.py)."""
+        return f"{STACK_NAME}/{self.workspace}/{StateBackendProps().key}"
+
+    @property
     def terraform(self) -> Terraform:
         return Terraform(stack_dir(self.outdir), self.client_env())
 
+    @property
+    def cdktf(self) -> Cdktf:
+        return Cdktf(self.outdir, {**self.client_env(), **self.synth_env()})
+
     def client_env(self) -> dict[str, str]:
-        return client_env(self.endpoint)
+        """For terraform and the SDKs: the emulator, and the deployment's workspace."""
+        return {**client_env(self.endpoint), **({"TF_WORKSPACE": self.workspace} if self.workspace else {})}
+
+    def synth_env(self) -> dict[str, str]:
+        """The app's settings: aimed at the emulator, no destroy protection, local or remote state."""
+        if self.state_bucket:
+            backend = {"STATE_BACKEND": "s3", "STATE_BUCKET": self.state_bucket}
+        else:
+            backend = {"STATE_BACKEND": "local", "STATE_LOCAL_PATH": str(self.state_file)}
+        return {"EMULATOR_ENDPOINT": self.endpoint, **EMULATOR_PROFILE, **backend, **self.settings}
 
     def synth(self) -> Path:
-        """`python main.py` aimed at the emulator, with local state and no destroy protection."""
+        """`python main.py` with `synth_env` and no AWS credentials."""
         self.root.mkdir(parents=True, exist_ok=True)
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-        env.update(
-            CDKTF_OUTDIR=str(self.outdir),
-            EMULATOR_ENDPOINT=self.endpoint,
-            STATE_LOCAL_PATH=str(self.state_file),
-            **EMULATOR_PROFILE,
-            **self.settings,
-        )
+        env.update(CDKTF_OUTDIR=str(self.outdir), **self.synth_env())
         subprocess.run([sys.executable, "main.py"], cwd=PROJECT_ROOT, env=env, check=True)
         return stack_dir(self.outdir)
+
+    def bootstrap_state(self, log: Path | None = None) -> None:
+        """`npx cdktf deploy state-bootstrap`, in the default workspace: synthesizes both stacks and
+        creates the state bucket."""
+        env = {**client_env(self.endpoint), **self.synth_env()}
+        Cdktf(self.outdir, env, unset=("TF_WORKSPACE",)).deploy(BOOTSTRAP_STACK_NAME, {}, log=log)
+
+    def deploy(self, log: Path | None = None, on_line: OnLine = None) -> dict[str, Any]:
+        """`npx cdktf deploy data-processing` onto the remote state (synthesized by bootstrap_state)."""
+        self.cdktf.deploy(STACK_NAME, self.variables, synth=False, log=log, on_line=on_line)
+        return self.terraform.outputs()
+
+    def destroy(self, log: Path | None = None) -> None:
+        """`npx cdktf destroy data-processing`."""
+        self.cdktf.destroy(STACK_NAME, self.variables, synth=False, log=log)
 
     def up(self, log: Path | None = None, on_line: OnLine = None) -> dict[str, Any]:
         """Synth, init and apply (Terraform's output to `log` and `on_line`); returns the outputs."""

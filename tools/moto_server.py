@@ -13,6 +13,13 @@ It also accepts API Gateway's account reset: UpdateAccount replacing `/cloudwatc
 no value (what `reset_on_delete` sends on destroy) clears the role, as AWS does; moto 5.2 fails
 with a KeyError there, and the provider retries the 500 until it times out.
 
+And it answers a repeated CloudFront create as CloudFront does: the same CallerReference with the
+same configuration returns the distribution the first request created (the API reference of
+CloudFront's 2018-06-18 version, and the SDK documentation, "the response includes the same
+information returned to the original request"); moto refuses it with DistributionAlreadyExists.
+The provider's SDK repeats a create whose answer it could not read, with the same request, and
+that repeat failed an end-to-end deploy on a loaded machine.
+
 Then it runs moto's own server:
 
     python -m tools.moto_server -H 127.0.0.1 -p PORT
@@ -20,7 +27,10 @@ Then it runs moto's own server:
 
 from __future__ import annotations
 
+import json
+
 from moto.apigateway import models as apigateway_models
+from moto.cloudfront import models as cloudfront_models
 from moto.iam import access_control, policy_conditions
 from moto.server import main
 
@@ -50,7 +60,23 @@ def _account_patch(self, patch_operations):
     return _apply_account_patch(self, [op for op in patch_operations if op not in resets])
 
 
+_create_distribution = cloudfront_models.CloudFrontBackend.create_distribution_with_tags
+
+
+def _create_distribution_once(self, distribution_config, tags):
+    """A repeated request (same CallerReference, same configuration and tags) gets the first answer."""
+    request = json.dumps([distribution_config, tags], sort_keys=True, default=str)
+    answers = self.__dict__.setdefault("_answered_creates", {})
+    reference = distribution_config.get("CallerReference")
+    if reference in answers and answers[reference][0] == request and answers[reference][1][0].distribution_id in self.distributions:
+        return answers[reference][1]
+    answer = _create_distribution(self, distribution_config, tags)
+    answers[reference] = (request, answer)
+    return answer
+
+
 access_control.IAMPolicyStatement.is_action_permitted = _conditions_must_hold
+cloudfront_models.CloudFrontBackend.create_distribution_with_tags = _create_distribution_once
 apigateway_models.Account.apply_patch_operations = _account_patch
 policy_conditions.CONDITION_OPERATIONS.setdefault("Bool", _bool_equals)
 

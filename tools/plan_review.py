@@ -14,6 +14,12 @@ characters: details are truncated, with a note, before the risks or the summary 
 when even the risks do not fit, fewer are listed (the count of each kind stays).
 With --fail-on-risk the exit code is 2 when any risk is flagged; with --fail-on-drift, 3 when
 anything drifted (`--format drift` prints only that section, for the drift-detection workflow).
+
+A plan Terraform could not complete never reads as "no changes": when the plan errored
+(`errored`), is incomplete (`complete: false`: `-target`, or changes deferred), is marked not
+applyable although it changes something, or is missing or unreadable (the plan command failed
+before writing one), the review says so first, quotes Terraform's errors from `--log` (the plan
+command's output), lists what was planned before it stopped as such, and exits 4.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from typing import Any
 
 from tools import plan_cost
 from tools.plan_risks import KINDS, Risk, code, parse_policy, risks_of, statement_list, statement_sid
+from tools.terraform_runner import error_blocks
 
 GITHUB_COMMENT_LIMIT = 65_536
 UNKNOWN = "(known after apply)"
@@ -48,6 +55,11 @@ REPLACE_REASONS = {
 # Risks listed in the headline before the rest is counted; fewer when the comment would not fit.
 MAX_LISTED_RISKS = 200
 CODE_SPAN = re.compile(r"(`[^`\n]*`)")
+ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+# Terraform's errors quoted in a failed plan's review, at most.
+MAX_ERROR_LINES = 60
+# The exit code for a failed plan (a crash of this tool exits 1).
+FAILED = 4
 # Markdown that free text could start: links and images, emphasis, strikethrough, code.
 MARKDOWN_PUNCTUATION = re.compile(r"([\\\[\]*_~`!])")
 
@@ -264,9 +276,14 @@ class Review:
     changes: list[ResourceChange]
     drift: list[ResourceChange]
     cost: plan_cost.Cost
+    # Why this plan is not a whole, applyable change (None: it is); Terraform's errors from its log.
+    failure: str | None = None
+    errors: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "failure": self.failure,
+            "errors": self.errors,
             "risks": [asdict(r) for r in self.risks],
             "counts": dict(self.counts),
             "changes": [asdict(c) for c in self.changes],
@@ -274,9 +291,33 @@ class Review:
             "cost": plan_cost.as_json(self.cost),
         }
 
+    def failure_lines(self) -> list[str]:
+        """What failed and Terraform's own words, in a fence no quoted line can close."""
+        lines = [f"### :x: The plan failed: {self.failure}", ""]
+        if self.errors:
+            quoted = self.errors[:MAX_ERROR_LINES]
+            fence = "`" * max(3, 1 + max((len(run) for line in quoted for run in re.findall(r"`+", line)), default=0))
+            lines += ["Terraform said:", "", fence + "text", *quoted, fence, ""]
+            if len(self.errors) > MAX_ERROR_LINES:
+                lines += [f"_{len(self.errors) - MAX_ERROR_LINES} more lines: see the plan in the job log._", ""]
+        else:
+            lines += ["Terraform's errors are in the plan step of the job log.", ""]
+        return lines
+
     def headline(self, listed: int = MAX_LISTED_RISKS) -> list[str]:
-        """The risks (the first `listed` of them), the summary and the cost."""
+        """The risks (the first `listed` of them), the summary and the cost; for a failed plan, the
+        failure first, and what was planned before it stopped as no more than that."""
         lines = ["## Terraform plan review", ""]
+        if self.failure:
+            lines += self.failure_lines()
+            if self.risks:
+                lines += [f"### :warning: {len(self.risks)} risk(s) in what was planned before it stopped", ""]
+                lines += [f"- **{r.kind}** {code(r.address)}: {_inline(r.detail)}" for r in self.risks[:listed]]
+                if len(self.risks) > listed:
+                    lines += [f"- …and {len(self.risks) - listed} more, not listed to fit the comment (`--format json` lists them all)"]
+                lines += [""]
+            planned = ", ".join(f"{number} to {_inline(action)}" for action, number in sorted(self.counts.items()))
+            return lines + [f"Planned before it stopped (not the whole change): {planned or 'nothing'}.", ""]
         if self.risks:
             by_kind = Counter(r.kind for r in self.risks)
             lines += [f"### :warning: {len(self.risks)} risk(s): " + ", ".join(f"{by_kind[k]} {k}" for k in KINDS if by_kind[k]), ""]
@@ -310,9 +351,9 @@ class Review:
             sections.append("### Drift (changed outside Terraform)\n")
             sections += [_details(c) for c in self.drift]
         if self.changes:
-            sections.append("### Details\n")
+            sections.append("### Details\n" if not self.failure else "### Planned before it stopped\n")
             sections += [_details(c) for c in self.changes]
-        else:
+        elif not self.failure:
             sections.append("No changes.\n")
         body, note = "", "\n_The remaining details are left out to fit GitHub's comment limit: see the plan in the job log._\n"
         head = self._fitting_headline(limit - len(note))
@@ -323,6 +364,8 @@ class Review:
         return head + body
 
     def drift_markdown(self, limit: int = GITHUB_COMMENT_LIMIT) -> str:
+        if self.failure:
+            return "\n".join(["Drift could not be judged.", "", *self.failure_lines()])
         if not self.drift:
             return "No drift: every resource matches the last apply.\n"
         text, note = (
@@ -364,7 +407,40 @@ def _inline(text: str) -> str:
     )
 
 
-def review(plan: Mapping[str, Any]) -> Review:
+def plan_failure(plan: Mapping[str, Any] | None, acting: Sequence[Mapping[str, Any]] = ()) -> str | None:
+    """Why a plan is not a whole change Terraform could apply, or None."""
+    if plan is None:
+        return "Terraform wrote no plan (the plan command failed before it could)"
+    if plan.get("errored"):
+        return "Terraform stopped with errors, so what it planned is not the whole change"
+    if plan.get("complete") is False:
+        return "the plan is incomplete (`-target`, or changes deferred): applying it would not bring everything up to date"
+    changes_outputs = any(o.get("actions") != ["no-op"] for o in (plan.get("output_changes") or {}).values())
+    if plan.get("applyable") is False and (acting or changes_outputs):
+        return "Terraform marked the plan as not applyable"
+    return None
+
+
+def read_plan(path: Path) -> Mapping[str, Any] | None:
+    """`terraform show -json` output, or None when there is none or it is not a plan."""
+    try:
+        plan = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return plan if isinstance(plan, dict) and "format_version" in plan else None
+
+
+def read_errors(log: Path | None) -> list[str]:
+    """Terraform's error blocks from a plan command's output, colours stripped."""
+    if not log or not log.exists():
+        return []
+    lines = [ANSI.sub("", line) for line in log.read_text(errors="replace").splitlines()]
+    return error_blocks(lines, limit=10 * MAX_ERROR_LINES)
+
+
+def review(plan: Mapping[str, Any] | None, errors: Sequence[str] = (), plan_exit_code: int = 0) -> Review:
+    """`plan_exit_code`: the plan command's; a failed command is a failed plan, whatever it left."""
+    plan = plan or {}
     changes = [c for c in plan.get("resource_changes", []) if c.get("mode") == "managed"]
     acting = [c for c in changes if action_of(c) not in ("no-op", "read")]
     drift = [_resource_change(c) for c in plan.get("resource_drift", []) if c.get("mode") == "managed"]
@@ -374,12 +450,16 @@ def review(plan: Mapping[str, Any]) -> Review:
         changes=[_resource_change(c) for c in acting],
         drift=[c for c in drift if c.attributes or c.action in ("delete", "forget")],
         cost=plan_cost.fixed_monthly_cost(changes),
+        failure=plan_failure(plan or None, acting) or (f"`terraform plan` exited with {plan_exit_code}" if plan_exit_code else None),
+        errors=list(errors),
     )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Review of a `terraform show -json` plan")
-    parser.add_argument("plan_json", type=Path)
+    parser.add_argument("plan_json", type=Path, help="terraform show -json output; missing or empty: the plan failed")
+    parser.add_argument("--log", type=Path, help="the plan command's output, quoted when the plan failed")
+    parser.add_argument("--plan-exit-code", type=int, default=0, help="the plan command's exit code (not 0: the plan failed)")
     parser.add_argument("--fail-on-risk", action="store_true", help="exit 2 when any risk is flagged")
     parser.add_argument("--fail-on-drift", action="store_true", help="exit 3 when something changed outside Terraform")
     parser.add_argument("--format", choices=("markdown", "json", "drift"), default="markdown", help="drift: only the drift section")
@@ -387,13 +467,15 @@ def main(argv: list[str] | None = None) -> int:
         "--limit", type=int, default=GITHUB_COMMENT_LIMIT, help="characters the Markdown may use (less what the caller adds)"
     )
     args = parser.parse_args(argv)
-    result = review(json.loads(args.plan_json.read_text()))
+    result = review(read_plan(args.plan_json), read_errors(args.log), args.plan_exit_code)
     if args.format == "json":
         sys.stdout.write(json.dumps(result.to_json(), indent=2) + "\n")
     elif args.format == "drift":
         sys.stdout.write(result.drift_markdown(args.limit))
     else:
         sys.stdout.write(result.markdown(args.limit))
+    if result.failure:
+        return FAILED
     if args.fail_on_risk and result.risks:
         return 2
     return 3 if args.fail_on_drift and result.drift else 0

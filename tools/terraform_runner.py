@@ -187,7 +187,7 @@ class Terraform:
             "-lock=false",
             "-json",
             f"-out={plan_file}",
-            *self._var_args(variables),
+            *self.var_args(variables),
             *(f"-target={target}" for target in targets),
             check=False,
         )
@@ -217,7 +217,7 @@ class Terraform:
             "-input=false",
             "-auto-approve",
             "-no-color",
-            *self._var_args(variables),
+            *self.var_args(variables),
             *(f"-target={target}" for target in targets),
         ]
         terraform_cli.configure()
@@ -246,7 +246,7 @@ class Terraform:
         return result.stdout.split() if result.returncode == 0 else []
 
     @staticmethod
-    def _var_args(variables: Mapping[str, Any]) -> list[str]:
+    def var_args(variables: Mapping[str, Any]) -> list[str]:
         return [f"-var={name}={value}" for name, value in variables.items()]
 
     def provider_schema(self) -> dict[str, Any]:

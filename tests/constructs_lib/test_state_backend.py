@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -34,6 +35,17 @@ def test_remote_state_is_an_encrypted_s3_backend_with_a_lock_file():
     assert block["required_version"] == ">= 1.10"
 
 
+def test_each_deployment_of_the_stack_has_its_own_state_object_in_its_workspace(locked_out):
+    """s3://<bucket>/data-processing/<workspace>/terraform.tfstate: the workspace is the deployment;
+    the shared state refuses the default workspace (tests/constructs_lib/test_deployment_guard.py)."""
+    stack_dir, _ = locked_out
+    document = json.loads((stack_dir / "cdk.tf.json").read_text())
+    backend = document["terraform"]["backend"]["s3"]
+    assert (backend["workspace_key_prefix"], backend["key"]) == ("data-processing", "terraform.tfstate")
+    (record,) = document["resource"]["terraform_data"].values()
+    assert [p["condition"] for p in record["lifecycle"]["precondition"]] == ['${(local.workspace != "default")}']
+
+
 def test_locking_is_a_setting_on_by_default():
     assert StackSettings.load(lambda key: None, environ={"STATE_BUCKET": "acme-state"}).backend.use_lockfile is True
     settings = StackSettings.load({"stateLockfile": False}.get, environ={"STATE_BUCKET": "acme-state"})
@@ -55,7 +67,7 @@ def test_backend_settings_come_from_environment_then_context_then_defaults():
         "ctx/key.tfstate",
         "us-east-1",
     )
-    assert StackSettings.load(lambda key: None, environ={"STATE_BUCKET": "bucket-b"}).backend.key == "data-processing/terraform.tfstate"
+    assert StackSettings.load(lambda key: None, environ={"STATE_BUCKET": "bucket-b"}).backend.key == "terraform.tfstate"
     from_env = StackSettings.load(context.get, environ={"STATE_BUCKET": "from-env", "STATE_BACKEND": "local"}).backend
     assert (from_env.bucket, from_env.key, from_env.kind) == ("from-env", "ctx/key.tfstate", "local")
 
@@ -108,3 +120,74 @@ def test_object_lock_days_come_from_settings_and_zero_is_a_real_answer():
     assert StackSettings.load({"objectLockDays": 0}.get, environ=local).object_lock_days == 0
     assert StackSettings.load({"protectStateful": False}.get, environ=local).protect_stateful is False
     assert StackSettings.load(lambda key: None, environ={**local, "OBJECT_LOCK_DAYS": "7"}).object_lock_days == 7
+
+
+# Bad days on the shared state, on the emulator with IAM enforced (moto checks every request after
+# its first INITIAL_NO_AUTH_ACTION_COUNT, here the five that set the account up).
+ENGINEER_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {"Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": "arn:aws:s3:::acme-state*"},
+        {
+            "Effect": "Allow",
+            "Action": ["s3:GetObject", "s3:PutObject"],
+            "Resource": "arn:aws:s3:::acme-state/data-processing/*/terraform.tfstate",
+        },
+    ],
+}
+
+
+@pytest.fixture(scope="module")
+def locked_out(tmp_path_factory):
+    """An engineer who may read and write team-a's state but not its lock file, and the stack
+    synthesized for the shared state."""
+    from tests.conftest import run_main
+    from tools.emulator import MotoServer, client_env
+
+    root = tmp_path_factory.mktemp("state-iam")
+    with MotoServer(log_path=root / "moto.log", settings={"INITIAL_NO_AUTH_ACTION_COUNT": "5"}) as emulator:
+        s3 = emulator.client("s3")
+        s3.create_bucket(Bucket="acme-state")
+        state = {"version": 4, "terraform_version": "1.11.4", "serial": 3, "lineage": "team-a-lineage", "outputs": {}, "resources": []}
+        s3.put_object(Bucket="acme-state", Key="data-processing/team-a/terraform.tfstate", Body=json.dumps(state).encode())
+        iam = emulator.client("iam")
+        iam.create_user(UserName="engineer")
+        iam.put_user_policy(UserName="engineer", PolicyName="state", PolicyDocument=json.dumps(ENGINEER_POLICY))
+        key = iam.create_access_key(UserName="engineer")["AccessKey"]
+        env = {
+            **client_env(emulator.endpoint),
+            "AWS_ACCESS_KEY_ID": key["AccessKeyId"],
+            "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"],
+            "AWS_SESSION_TOKEN": "",
+            "TF_WORKSPACE": "team-a",
+        }
+        stack_dir = run_main(root / "cdktf.out", STATE_BACKEND="s3", STATE_BUCKET="acme-state")
+        yield stack_dir, env
+
+
+def test_a_state_bucket_that_does_not_exist_stops_terraform_init_with_its_name(locked_out, tmp_path):
+    from tools.terraform_runner import Terraform
+
+    stack_dir, env = locked_out
+    document = json.loads((stack_dir / "cdk.tf.json").read_text())
+    document["terraform"]["backend"]["s3"]["bucket"] = "acme-state-typo"
+    (tmp_path / "cdk.tf.json").write_text(json.dumps(document))
+    result = Terraform(tmp_path, env).run("init", "-input=false", "-no-color", check=False)
+    assert result.returncode == 1
+    assert 'S3 bucket "acme-state-typo" does not exist' in result.stderr, result.stderr
+
+
+def test_without_permission_on_the_lock_file_a_plan_is_refused_and_the_state_is_untouched(locked_out, tmp_path):
+    from tools.terraform_runner import Terraform
+
+    stack_dir, env = locked_out
+    workdir = tmp_path / "data-processing"
+    shutil.copytree(stack_dir, workdir)
+    terraform = Terraform(workdir, env)
+    terraform.init()
+    state = terraform.run("state", "pull").stdout
+    assert '"lineage": "team-a-lineage"' in state
+    result = terraform.run("plan", "-input=false", "-no-color", "-var=AlertEmail=ops@example.com", check=False)
+    assert result.returncode == 1
+    assert "Error acquiring the state lock" in result.stderr and "AccessDenied" in result.stderr, result.stderr
+    assert terraform.run("state", "pull").stdout == state

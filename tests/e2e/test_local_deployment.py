@@ -1,6 +1,10 @@
-"""End to end on the emulator: apply with non-default inputs, read every required property back
-through the AWS API, call the local API over HTTP (tools/local_api.py) as a client calls the
-deployed one, re-plan, destroy, and find nothing left.
+"""End to end on the emulator, by the README's commands: `npx cdktf deploy state-bootstrap` creates
+the state bucket, `npx cdktf deploy data-processing` deploys with non-default inputs onto the S3
+backend, in the workspace named after the deployment, while a second engineer's plan and apply
+are refused by the state lock. Then every required property is read back through the AWS API, the
+local API (tools/local_api.py) is called over HTTP as a client calls the deployed one, a stale
+lock is recovered, a broken state is restored from its previous version, the re-plan is clean,
+and `npx cdktf destroy` leaves nothing behind.
 
 The tests run in file order on one deployment; the last one destroys it.
 """
@@ -8,8 +12,11 @@ The tests run in file order on one deployment; the last one destroys it.
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlparse
 
 import pytest
@@ -18,6 +25,7 @@ from tests.support.policy_simulator import ALLOWED, EXPLICIT_DENY, IMPLICIT_DENY
 from tools.emulator import MotoServer
 from tools.local_api import LocalApi
 from tools.local_stack import LocalStack
+from tools.terraform_runner import Terraform
 
 INPUTS = {
     "ResourcePrefix": "e2e-check",
@@ -29,7 +37,11 @@ INPUTS = {
 # tests/constructs_lib/test_api.py).
 QUOTA = 12
 PREFIX = INPUTS["ResourcePrefix"]
+# The deployment is named by its workspace alone: ResourcePrefix is left unset and follows it.
+DEPLOY_INPUTS = {name: value for name, value in INPUTS.items() if name != "ResourcePrefix"}
+STATE_BUCKET = "tfstate-e2e-123456789012"
 TAG = {"Key": "Environment", "Value": "Production"}
+LOCK_REFUSED = "Error acquiring the state lock"
 
 # What re-planning a fresh deployment may still change, because moto does not read some settings
 # back as AWS does (see docs/emulator.md, "Emulator differences"): resource type -> attributes that may
@@ -48,16 +60,84 @@ DISTRIBUTION_ARTIFACTS = {
 }
 
 
+def _wait_until(condition, what: str, timeout: float = 300) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up waiting for {what}")
+        time.sleep(0.2)
+
+
+def _exists(s3, key: str) -> bool:
+    return bool(s3.list_objects_v2(Bucket=STATE_BUCKET, Prefix=key).get("KeyCount"))
+
+
+@dataclass
+class Deployment:
+    stack: LocalStack
+    outputs: dict[str, Any]
+    # What a second engineer's terraform said while the deploy held the state lock: command -> (exit code, output).
+    concurrent: dict[str, tuple[int, str]]
+    # Plans the shared state refuses before anything changes (_refusals): case -> (exit code, errors).
+    refusals: dict[str, tuple[int, list[str]]]
+
+
+def _refusals(engineer: Terraform) -> dict[str, tuple[int, list[str]]]:
+    """A plan that names no deployment (the default workspace), and one for another deployment in
+    this deployment's workspace (-lock=false: they run while the deploy holds the lock)."""
+    (record,) = json.loads((engineer.workdir / "cdk.tf.json").read_text())["resource"]["terraform_data"]
+    unnamed = Terraform(engineer.workdir, {k: v for k, v in engineer.env.items() if k != "TF_WORKSPACE"})
+    plans = {
+        "no deployment named": unnamed.plan(DEPLOY_INPUTS, plan_file="unnamed.plan", targets=[f"terraform_data.{record}"]),
+        "another deployment": engineer.plan({**DEPLOY_INPUTS, "ResourcePrefix": "someone-else"}, plan_file="other.plan"),
+    }
+    return {case: (result.returncode, result.errors) for case, result in plans.items()}
+
+
 @pytest.fixture(scope="module")
-def deployment(tmp_path_factory):
+def chain(tmp_path_factory):
     root = tmp_path_factory.mktemp("e2e")
     with MotoServer(log_path=root / "moto.log") as emulator:
-        stack = LocalStack(root=root, endpoint=emulator.endpoint, variables=dict(INPUTS), settings={"API_REQUESTS_PER_DAY": str(QUOTA)})
-        outputs = stack.up()
+        stack = LocalStack(
+            root=root,
+            endpoint=emulator.endpoint,
+            variables=dict(DEPLOY_INPUTS),
+            settings={"API_REQUESTS_PER_DAY": str(QUOTA)},
+            state_bucket=STATE_BUCKET,
+            workspace=PREFIX,
+        )
+        s3 = stack.boto3("s3")
+        with ThreadPoolExecutor(2) as pool:
+            # The bootstrap then waits about a minute on its lifecycle rule, which the deploy does not need.
+            bootstrap = pool.submit(stack.bootstrap_state, root / "bootstrap.log")
+            _wait_until(lambda: bootstrap.done() or STATE_BUCKET in {b["Name"] for b in s3.list_buckets()["Buckets"]}, "the state bucket")
+            if bootstrap.done():
+                bootstrap.result()
+            deploying = pool.submit(stack.deploy, root / "deploy.log")
+            _wait_until(lambda: deploying.done() or _exists(s3, stack.state_key + ".tflock"), "the deploy's state lock")
+            # While the deploy holds the lock (about a minute): a second engineer with the same synth,
+            # initialised once the deployment's workspace exists, and the shared state's refusals.
+            second = Terraform(root / "second-engineer", stack.client_env())
+            shutil.copytree(stack.terraform.workdir, second.workdir, ignore=shutil.ignore_patterns(".terraform*"))
+            second.init()
+            concurrent = {}
+            for command in ("plan", "apply -auto-approve"):
+                result = second.run(*command.split(), "-input=false", "-no-color", *second.var_args(DEPLOY_INPUTS), check=False)
+                concurrent[command] = (result.returncode, result.stdout + result.stderr)
+            assert not deploying.done(), "the deploy ended before the second engineer tried: the lock was not held throughout"
+            refusals = _refusals(second)
+            outputs = deploying.result()
+            bootstrap.result()
         try:
-            yield stack, outputs
+            yield Deployment(stack, outputs, concurrent, refusals)
         finally:
-            stack.down()
+            if stack.terraform.state_resources():
+                stack.destroy(root / "destroy.log")
+
+
+@pytest.fixture(scope="module")
+def deployment(chain):
+    return chain.stack, chain.outputs
 
 
 @pytest.fixture(scope="module")
@@ -73,6 +153,53 @@ def outputs(deployment):
 
 def _rest_api_id(outputs) -> str:
     return urlparse(outputs["api_invoke_url"]).hostname.split(".")[0]
+
+
+def _state_versions(s3, key: str) -> list[dict[str, Any]]:
+    """Every version of the state object, oldest first, each with its lineage, serial and resources."""
+    listed = s3.list_object_versions(Bucket=STATE_BUCKET, Prefix=key)["Versions"]
+    # S3 lists a key's versions newest first (LastModified has whole seconds only).
+    versions = [v for v in listed if v["Key"] == key][::-1]
+    assert versions[-1]["IsLatest"]
+    return [
+        {**v, "state": json.loads(s3.get_object(Bucket=STATE_BUCKET, Key=key, VersionId=v["VersionId"])["Body"].read())} for v in versions
+    ]
+
+
+def _addresses(state: dict[str, Any]) -> set[str]:
+    return {f"{r['type']}.{r['name']}" for r in state["resources"] if r["mode"] == "managed"}
+
+
+def test_the_deployment_state_lands_in_the_bootstrapped_bucket_encrypted_and_versioned(deployment, aws):
+    stack, _ = deployment
+    s3 = aws("s3")
+    assert stack.state_key == f"data-processing/{PREFIX}/terraform.tfstate"
+    assert s3.get_bucket_versioning(Bucket=STATE_BUCKET)["Status"] == "Enabled"
+    head = s3.head_object(Bucket=STATE_BUCKET, Key=stack.state_key)
+    assert head["ServerSideEncryption"] == "AES256" and head["VersionId"] not in (None, "null")
+    assert not _exists(s3, stack.state_key + ".tflock")  # the deploy released its lock
+    # The bootstrap's own state stays local, beside the synth output.
+    assert STATE_BUCKET in (stack.root / "state-bootstrap.tfstate").read_text()
+
+
+def test_a_concurrent_plan_and_apply_are_refused_by_the_lock_and_the_state_stays_intact(chain, aws):
+    for command, (returncode, output) in chain.concurrent.items():
+        assert returncode == 1, (command, output)
+        assert LOCK_REFUSED in output and "PreconditionFailed" in output, (command, output)
+        assert "Operation: OperationTypeApply" in output, (command, output)
+    versions = _state_versions(aws("s3"), chain.stack.state_key)
+    assert len({v["state"]["lineage"] for v in versions}) == 1
+    serials = [v["state"]["serial"] for v in versions]
+    assert serials == sorted(serials)
+    synthesized = json.loads((chain.stack.terraform.workdir / "cdk.tf.json").read_text())["resource"]
+    assert _addresses(versions[-1]["state"]) == {f"{kind}.{name}" for kind, named in synthesized.items() for name in named}
+
+
+def test_the_shared_state_refuses_a_command_that_names_no_deployment_or_another(chain):
+    (code, unnamed), (other_code, other) = chain.refusals["no deployment named"], chain.refusals["another deployment"]
+    assert code != 0 and other_code != 0
+    assert any("the default workspace holds none" in e and "export TF_WORKSPACE=<name>" in e for e in unnamed), unnamed
+    assert any(f'ResourcePrefix "someone-else" is not the deployment of workspace "{PREFIX}"' in e for e in other), other
 
 
 def test_bucket_has_object_lock_versioning_encryption_and_no_public_access(aws, outputs):
@@ -510,9 +637,46 @@ def test_local_api_spends_the_deployed_quota_then_throttles(deployment, outputs,
         api.stop()
 
 
-def test_replan_changes_nothing_but_the_documented_emulator_artifact(deployment):
+def test_a_stale_lock_is_refused_until_it_is_force_unlocked(deployment, aws):
+    """A run that died holding the lock (docs/delivery.md, "A stale lock")."""
     stack, _ = deployment
-    result = stack.terraform.plan(INPUTS, plan_file="replan.plan")
+    s3, lock_id = aws("s3"), "3f6c0a1e-5b2d-4c7e-9a8f-1d2e3f4a5b6c"
+    lock = {
+        "ID": lock_id,
+        "Operation": "OperationTypeApply",
+        "Who": "crashed@laptop",
+        "Version": "1.11.4",
+        "Created": "2026-12-03T09:00:00Z",
+    }
+    s3.put_object(Bucket=STATE_BUCKET, Key=stack.state_key + ".tflock", Body=json.dumps({**lock, "Info": "", "Path": ""}).encode())
+    refused = stack.terraform.run("plan", "-input=false", "-no-color", "-lock-timeout=0s", *Terraform.var_args(DEPLOY_INPUTS), check=False)
+    assert refused.returncode == 1 and LOCK_REFUSED in refused.stderr and f"ID:        {lock_id}" in refused.stderr, refused.stderr
+    stack.terraform.run("force-unlock", "-force", lock_id)
+    assert not _exists(s3, stack.state_key + ".tflock")
+
+
+def test_a_broken_state_is_restored_from_its_previous_version(deployment, aws):
+    """The runbook (docs/delivery.md, "Restore a previous state version"): the state loses the
+    table, the version before is copied back over it; the re-plan below proves it complete."""
+    stack, outputs = deployment
+    s3 = aws("s3")
+    good = _state_versions(s3, stack.state_key)[-1]
+    (table,) = [a for a in _addresses(good["state"]) if a.startswith("aws_dynamodb_table.")]
+    stack.terraform.run("state", "rm", table)
+    broken = _state_versions(s3, stack.state_key)[-1]
+    assert table not in _addresses(broken["state"]) and broken["state"]["serial"] > good["state"]["serial"]
+    s3.copy_object(
+        Bucket=STATE_BUCKET,
+        Key=stack.state_key,
+        CopySource={"Bucket": STATE_BUCKET, "Key": stack.state_key, "VersionId": good["VersionId"]},
+    )
+    restored = _state_versions(s3, stack.state_key)[-1]["state"]
+    assert restored == good["state"] and table in stack.terraform.state_resources()
+
+
+def test_replan_after_the_restore_changes_nothing_but_the_documented_emulator_artifact(deployment):
+    stack, _ = deployment
+    result = stack.terraform.plan(DEPLOY_INPUTS, plan_file="replan.plan")
     assert result.returncode == 0, result.errors
     changed = [c for c in result.plan["resource_changes"] if c["change"]["actions"] not in (["no-op"], ["read"])]
     for change in changed:
@@ -534,8 +698,10 @@ def test_replan_changes_nothing_but_the_documented_emulator_artifact(deployment)
 
 def test_destroy_leaves_nothing_behind(deployment, aws):
     stack, outputs = deployment
-    stack.down()
+    stack.destroy(stack.root / "destroy.log")
     assert stack.terraform.state_resources() == []
+    # The state stays, empty, in the bucket that outlives every deployment.
+    assert _state_versions(aws("s3"), stack.state_key)[-1]["state"]["resources"] == []
     assert not [b for b in aws("s3").list_buckets()["Buckets"] if b["Name"].startswith(PREFIX)]
     assert not [t for t in aws("dynamodb").list_tables()["TableNames"] if t.startswith(PREFIX)]
     assert not [f for f in aws("lambda").list_functions()["Functions"] if f["FunctionName"].startswith(PREFIX)]

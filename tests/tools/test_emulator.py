@@ -205,3 +205,29 @@ def test_start_leaves_no_log_file_open(tmp_path):
             assert "after-start" in log_path.read_text()
         finally:
             server.stop()
+
+
+def _distribution_config(reference: str, comment: str) -> dict:
+    origin = {"Id": "o", "DomainName": "example-bucket.s3.us-east-1.amazonaws.com", "S3OriginConfig": {"OriginAccessIdentity": ""}}
+    behavior = {"TargetOriginId": "o", "ViewerProtocolPolicy": "https-only", "CachePolicyId": "658327ea-f89d-4fab-a63d-7e88639e58f6"}
+    return {
+        "CallerReference": reference,
+        "Comment": comment,
+        "Enabled": True,
+        "Origins": {"Quantity": 1, "Items": [origin]},
+        "DefaultCacheBehavior": behavior,
+    }
+
+
+def test_a_repeated_cloudfront_create_gets_the_first_answer_as_cloudfront_gives_it(emulator):
+    """tools/moto_server.py: the SDK's repeat of a create it could not read the answer of."""
+    cloudfront = emulator.client("cloudfront")
+    tags = {"Items": [{"Key": "Environment", "Value": "Production"}]}
+    request = {"DistributionConfig": _distribution_config("repeat-1", "first"), "Tags": tags}
+    first = cloudfront.create_distribution_with_tags(DistributionConfigWithTags=request)["Distribution"]
+    again = cloudfront.create_distribution_with_tags(DistributionConfigWithTags=request)["Distribution"]
+    assert again["Id"] == first["Id"]
+    assert len([d for d in cloudfront.list_distributions()["DistributionList"]["Items"] if d["Id"] == first["Id"]]) == 1
+    changed = {"DistributionConfig": _distribution_config("repeat-1", "second"), "Tags": tags}
+    with pytest.raises(cloudfront.exceptions.DistributionAlreadyExists):
+        cloudfront.create_distribution_with_tags(DistributionConfigWithTags=changed)

@@ -54,8 +54,8 @@ def _regional_acl(synth):
 @pytest.fixture(scope="module")
 def workspace(synth, emulator, provider, tmp_path_factory):
     """A copy of the stack with what the tests below change applied (one targeted apply): the
-    table, the function's policy and log group, the API's web ACL, the data bucket's settings,
-    the alert topic and one alarm."""
+    deployment's state record, the table, the function's policy and log group, the API's web ACL,
+    the data bucket's settings, the alert topic and one alarm."""
     workdir = tmp_path_factory.mktemp("review") / "stack"
     shutil.copytree(synth.stack_dir, workdir)
     terraform = Terraform(workdir, emulator.client_env(), provider)
@@ -63,7 +63,10 @@ def workspace(synth, emulator, provider, tmp_path_factory):
     table = _address(synth, "aws_dynamodb_table")
     policy = _address(synth, "aws_iam_policy", lambda c: c["name"].endswith("-processor-access"))
     log_group = _address(synth, "aws_cloudwatch_log_group", lambda c: c["name"].startswith("/aws/lambda/"))
-    terraform.apply(VALID_INPUTS, targets=[table, policy, log_group, _regional_acl(synth), *_bucket_settings(synth), *_alerting(synth)])
+    owner = _address(synth, "terraform_data")
+    terraform.apply(
+        VALID_INPUTS, targets=[owner, table, policy, log_group, _regional_acl(synth), *_bucket_settings(synth), *_alerting(synth)]
+    )
     return terraform, table, policy, log_group
 
 
@@ -100,6 +103,20 @@ def _plan(terraform, name, variables=VALID_INPUTS, targets=()):
     return result.plan
 
 
+def _as_untargeted(plan):
+    """These plans target a few resources to stay fast, and Terraform marks a targeted plan
+    incomplete (which the review reports as a failed plan, as the tests below it prove). Where a
+    test is about how a complete plan reads, it is marked as an untargeted plan of the same changes is."""
+    assert plan["complete"] is False
+    return {**plan, "complete": True}
+
+
+def _plan_file(path, fragment):
+    """A hand-made plan fragment written as `terraform show -json` writes a plan."""
+    path.write_text(json.dumps({"format_version": "1.2", **fragment}))
+    return path
+
+
 def test_create_plan_counts_changes_and_flags_only_the_new_iam(valid_plan):
     result = review(valid_plan)
     assert result.counts["create"] == len(result.changes) > 30
@@ -131,7 +148,7 @@ def test_create_plan_counts_changes_and_flags_only_the_new_iam(valid_plan):
 
 def test_in_place_capacity_update_is_not_a_risk(workspace):
     terraform, table, *_ = workspace
-    plan = _plan(terraform, "update", {**VALID_INPUTS, "DynamoDbReadCapacity": 9}, targets=[table])
+    plan = _as_untargeted(_plan(terraform, "update", {**VALID_INPUTS, "DynamoDbReadCapacity": 9}, targets=[table]))
     result = review(plan)
     (change,) = result.changes
     assert (change.action, change.address, change.type) == ("update", table, "aws_dynamodb_table")
@@ -238,7 +255,7 @@ def test_protection_switched_off_and_retention_shortened_are_flagged(workspace):
         document["resource"]["aws_cloudwatch_log_group"][log_group.split(".")[1]]["retention_in_days"] = 7
 
     with _edited(terraform, weaken):
-        result = review(_plan(terraform, "weaken", targets=[table, log_group]))
+        result = review(_as_untargeted(_plan(terraform, "weaken", targets=[table, log_group])))
     # This review is the example comment in docs/plan-review-example.md: rendered from this real plan, so it cannot go stale.
     example = EXAMPLE.read_text().split("<!-- example -->\n", 1)
     if os.environ.get("UPDATE_DOCS") == "1":
@@ -275,7 +292,7 @@ def test_drift_outside_terraform_has_its_own_section(workspace, emulator):
     name = _applied(terraform, table)["name"]
     dynamodb.update_table(TableName=name, ProvisionedThroughput={"ReadCapacityUnits": 11, "WriteCapacityUnits": 5})
     try:
-        plan = _plan(terraform, "drift", targets=[table])
+        plan = _as_untargeted(_plan(terraform, "drift", targets=[table]))
         result = review(plan)
         (drifted,) = result.drift
         assert drifted.address == table
@@ -291,6 +308,85 @@ def test_drift_outside_terraform_has_its_own_section(workspace, emulator):
         assert main([str(plan_file), "--format", "drift", "--fail-on-drift"]) == 3
     finally:
         dynamodb.update_table(TableName=name, ProvisionedThroughput={"ReadCapacityUnits": 5, "WriteCapacityUnits": 5})
+
+
+def test_a_plan_terraform_could_not_finish_reads_as_failed_never_as_no_changes(workspace, capsys):
+    """A real errored plan: another deployment planned against this state (the deployment guard
+    stops it; the plan targets the guard to stay fast), saved by `terraform plan -out` as
+    Terraform saves an errored plan, with its output as the log."""
+    terraform, *_ = workspace
+    owner = [address for address in terraform.state_resources() if address.startswith("terraform_data.")]
+    other = Terraform.var_args({**VALID_INPUTS, "ResourcePrefix": "someone-else"})
+    args = ("plan", "-input=false", "-no-color", "-out=failed.plan", *other, *(f"-target={a}" for a in owner))
+    planned = terraform.run(*args, check=False)
+    assert planned.returncode == 1
+    log = terraform.workdir / "plan.log"
+    log.write_text(planned.stdout + planned.stderr)
+    plan_file = terraform.workdir / "failed.json"
+    plan_file.write_text(terraform.run("show", "-json", "failed.plan").stdout)
+    assert json.loads(plan_file.read_text())["errored"] is True
+    for argv in ([], ["--fail-on-risk"]):
+        assert main([str(plan_file), "--log", str(log), *argv]) == 4
+        markdown = capsys.readouterr().out
+        assert markdown.startswith("## Terraform plan review\n\n### :x: The plan failed: Terraform stopped with errors")
+        assert 'This state belongs to deployment "dataproc" of data-processing, not\n"someone-else"' in markdown
+        for claim in ("No risks flagged", "0 to change", "No changes", "### Changes"):
+            assert claim not in markdown
+    assert main([str(plan_file), "--log", str(log), "--format", "drift", "--fail-on-drift"]) == 4
+    assert capsys.readouterr().out.startswith("Drift could not be judged.")
+    assert main([str(plan_file), "--format", "json"]) == 4
+    assert json.loads(capsys.readouterr().out)["failure"].startswith("Terraform stopped with errors")
+
+
+def test_a_plan_that_was_never_written_is_a_failed_plan_with_terraforms_errors(tmp_path, capsys):
+    log = tmp_path / "plan.log"
+    log.write_text(
+        'Initializing the backend...\n\x1b[31mError: Failed to get existing workspaces: S3 bucket "acme" does not exist.\x1b[0m\n'
+    )
+    for plan in (tmp_path / "missing.json", _empty(tmp_path / "empty.json"), _text(tmp_path / "not-json.json", "Error: no plan")):
+        assert main([str(plan), "--log", str(log)]) == 4
+        markdown = capsys.readouterr().out
+        assert "### :x: The plan failed: Terraform wrote no plan" in markdown
+        assert 'Error: Failed to get existing workspaces: S3 bucket "acme" does not exist.' in markdown and "\x1b" not in markdown
+    assert main([str(tmp_path / "missing.json")]) == 4
+    assert "Terraform's errors are in the plan step of the job log." in capsys.readouterr().out
+
+
+def _empty(path):
+    path.write_text("")
+    return path
+
+
+def _text(path, text):
+    path.write_text(text)
+    return path
+
+
+def test_incomplete_and_unapplyable_plans_are_failed_plans_and_no_changes_is_not(tmp_path, capsys):
+    create = _hand("aws_sns_topic", ["create"], None, {"name": "t"})
+    cases = {
+        "incomplete": ({"complete": False, "resource_changes": [create]}, "the plan is incomplete"),
+        "not applyable": (
+            {"complete": True, "applyable": False, "resource_changes": [create]},
+            "Terraform marked the plan as not applyable",
+        ),
+    }
+    for name, (fragment, reason) in cases.items():
+        assert main([str(_plan_file(tmp_path / f"{name}.json", fragment))]) == 4, name
+        out = capsys.readouterr().out
+        assert f"### :x: The plan failed: {reason}" in out and "1 to create" in out and "### Changes" not in out, name
+    # Terraform marks a plan with nothing to do as not applyable: that one reads as no changes.
+    nothing = {"complete": True, "applyable": False, "errored": False, "resource_changes": [_hand("aws_sns_topic", ["no-op"], {}, {})]}
+    assert main([str(_plan_file(tmp_path / "nothing.json", nothing))]) == 0
+    assert "No changes." in capsys.readouterr().out
+
+
+def test_terraforms_errors_cannot_close_the_quote_or_add_markdown(tmp_path, capsys):
+    log = _text(tmp_path / "plan.log", "Error: bad\n````\n# Approved\n[click](https://evil.example)\n")
+    assert main([str(tmp_path / "missing.json"), "--log", str(log)]) == 4
+    markdown = capsys.readouterr().out
+    fence = "`````"
+    assert f"{fence}text\nError: bad\n````\n# Approved\n[click](https://evil.example)\n{fence}" in markdown
 
 
 # ---- the attribute diff on hand-made fragments ------------------------------------------------
@@ -369,10 +465,11 @@ def test_the_comment_fits_githubs_limit_with_risks_and_summary_kept(tmp_path, ca
     assert len(markdown) <= GITHUB_COMMENT_LIMIT
     assert "### Changes" in markdown and "left out to fit GitHub's comment limit" in markdown
     plan = tmp_path / "plan.json"
-    plan.write_text(json.dumps({"resource_changes": big[:2]}))
+    _plan_file(plan, {"resource_changes": big[:2]})
     assert main([str(plan), "--format", "json"]) == 0
     document = json.loads(capsys.readouterr().out)
-    assert set(document) == {"risks", "counts", "changes", "drift", "cost"} and len(document["changes"]) == 2
+    assert set(document) == {"failure", "errors", "risks", "counts", "changes", "drift", "cost"} and len(document["changes"]) == 2
+    assert (document["failure"], document["errors"]) == (None, [])
 
 
 def test_weakened_bucket_protection_encryption_and_alerting_are_flagged(workspace, synth):
@@ -695,7 +792,7 @@ def test_key_rotation_is_summed_as_the_cost_of_aged_keys(tmp_path, capsys):
     key, rotation = PRICING["fixed"]["kms_key"]["usd"], PRICING["fixed"]["kms_key_rotation"]["usd"]
     assert (cost.before, cost.after, cost.later_before, cost.later_after) == (key, key, 0, 2 * rotation)
     plan = tmp_path / "plan.json"
-    plan.write_text(json.dumps({"resource_changes": [rotating, static]}))
+    _plan_file(plan, {"resource_changes": [rotating, static]})
     assert main([str(plan), "--format", "json"]) == 0
     cost = json.loads(capsys.readouterr().out)["cost"]
     assert {k: cost[k] for k in ("monthly_before", "monthly_after", "monthly_before_aged", "monthly_after_aged")} == {
@@ -805,7 +902,7 @@ def test_the_risk_list_is_shortened_until_the_comment_fits(tmp_path, capsys):
         for i in range(80)
     ]
     plan = tmp_path / "plan.json"
-    plan.write_text(json.dumps({"resource_changes": changes}))
+    _plan_file(plan, {"resource_changes": changes})
     shown = {}
     for limit in (65_000, 10_000):
         assert main([str(plan), "--limit", str(limit)]) == 0
@@ -1017,8 +1114,7 @@ def test_cost_details_link_every_price_and_json_has_the_cost_by_type_and_unit_pr
         assert f"| {name} | {price['usd']:g} | {price['per']} | <{price['source']}> |" in details
     for price in PRICING["usage"]:
         assert f"| {price['service']} | {price['usd']:g} | {price['per']} | <{price['source']}> |" in details
-    path = tmp_path / "plan.json"
-    path.write_text(json.dumps(plan))
+    path = _plan_file(tmp_path / "plan.json", plan)
     assert main([str(path), "--format", "json"]) == 0
     cost = json.loads(capsys.readouterr().out)["cost"]
     assert cost["by_type"] == {"aws_kms_key": {"monthly_before": 0, "monthly_after": PRICING["fixed"]["kms_key"]["usd"]}}
