@@ -8,13 +8,13 @@ their own encrypted log group as one JSON object per request; the stage is trace
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from cdktf import Fn, ITerraformDependable, TerraformResourceLifecycle
+import jsii
+from cdktf import IResolveContext, IStringProducer, ITerraformDependable, Lazy, TerraformResource, TerraformResourceLifecycle
 from cdktf_cdktf_provider_aws.api_gateway_api_key import ApiGatewayApiKey
 from cdktf_cdktf_provider_aws.api_gateway_deployment import ApiGatewayDeployment
 from cdktf_cdktf_provider_aws.api_gateway_gateway_response import ApiGatewayGatewayResponse
@@ -71,7 +71,7 @@ ACCESS_LOG_FORMAT = json.dumps(
 
 def request_schema(id_rule: Mapping[str, Any]) -> str:
     """The request contract as far as JSON schema draft-04 can say it: `id_rule` is the handler's
-    own (handler/src/id-rule.json), whose "forbidden" substring only the handler can refuse."""
+    own (handler/src/contract.json), whose "forbidden" substring only the handler can refuse."""
     id_schema = {"type": "string", **{k: id_rule[k] for k in ("minLength", "maxLength", "pattern")}}
     return json.dumps(
         {
@@ -84,6 +84,55 @@ def request_schema(id_rule: Mapping[str, Any]) -> str:
         },
         separators=(",", ":"),
     )
+
+
+# What an API Gateway deployment snapshots of its REST API: a change to any of these reaches the
+# stage only through a new deployment (an update in place changes the REST API, not the deployment
+# the stage serves).
+SNAPSHOTTED_TYPES = frozenset(
+    {
+        "aws_api_gateway_rest_api",
+        "aws_api_gateway_resource",
+        "aws_api_gateway_method",
+        "aws_api_gateway_method_response",
+        "aws_api_gateway_integration",
+        "aws_api_gateway_integration_response",
+        "aws_api_gateway_model",
+        "aws_api_gateway_request_validator",
+        "aws_api_gateway_gateway_response",
+        "aws_api_gateway_authorizer",
+    }
+)
+# Attributes of those that no deployment serves: a tag change must not redeploy.
+NOT_SNAPSHOTTED = ("tags", "tags_all")
+
+
+@jsii.implements(IStringProducer)
+class _SnapshotDigest:
+    """The deployment's trigger: a digest of every attribute (but tags) of every resource of the API
+    that a deployment snapshots, found in the construct when it synthesizes, so a resource added
+    to the API later is covered without being listed. Whole objects, not ids, because an update in
+    place keeps the id (the provider's documentation warns that id-only triggers miss such
+    changes); a new deployment follows each change."""
+
+    def __init__(self, api: Construct) -> None:
+        self.api = api
+
+    def produce(self, context: IResolveContext) -> str:
+        snapshotted = sorted(
+            f"{child.terraform_resource_type}.{child.friendly_unique_id}"
+            for child in self.api.node.find_all()
+            if isinstance(child, TerraformResource) and child.terraform_resource_type in SNAPSHOTTED_TYPES
+        )
+        skipped = json.dumps(list(NOT_SNAPSHOTTED))
+        # As the provider reads them back, or the first plan after every apply would plan a new
+        # deployment: unset and empty are one value (an unset map or list reads back empty), and a
+        # JSON document is compared as its data (the model's schema is stored with sorted keys
+        # and read back as written).
+        kept = f"!contains({skipped}, name) && try(length(value) > 0, value != null)"
+        canonical = "try(jsonencode(jsondecode(value)), value)"
+        objects = f"[for snapshot in [{', '.join(snapshotted)}] : {{for name, value in snapshot : name => {canonical} if {kept}}}]"
+        return f"${{sha1(jsonencode({objects}))}}"
 
 
 # A refused body answers in the handler's error shape, not API Gateway's default. The quotes
@@ -196,22 +245,8 @@ class ProcessApi(Construct):
             self,
             "deployment",
             rest_api_id=self.rest_api.id,
-            # A new deployment whenever the API's shape changes; the stage then moves to it. The
-            # schema is hashed as written (its read-back form may be normalised).
-            triggers={
-                "redeployment": Fn.sha1(
-                    Fn.jsonencode(
-                        [
-                            resource.id,
-                            self.method.id,
-                            integration.id,
-                            integration.uri,
-                            validator.id,
-                            hashlib.sha256(schema.encode()).hexdigest(),
-                        ]
-                    )
-                )
-            },
+            # A new deployment whenever anything it snapshots changes; the stage then moves to it.
+            triggers={"redeployment": Lazy.string_value(_SnapshotDigest(self))},
             lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
             depends_on=[self.method, integration],
         )

@@ -50,8 +50,6 @@ from constructs_lib.iam import Condition, Statement
 CACHING_OPTIMIZED_POLICY_ID = "658327ea-f89d-4fab-a63d-7e88639e58f6"
 SECURITY_HEADERS_POLICY_ID = "67f7725c-6f97-4210-82d7-5512b31e9d03"
 ORIGIN_ID = "data-bucket"
-# Comprehensively embargoed under US export rules; override with `blocked_countries`.
-EMBARGOED_COUNTRIES = ("CU", "IR", "KP", "SY")
 
 
 @dataclass(frozen=True)
@@ -71,7 +69,8 @@ class BucketDistributionProps:
     price_class: str = "PriceClass_100"
     cache_policy_id: str = CACHING_OPTIMIZED_POLICY_ID
     headers_policy_name: str = ""
-    blocked_countries: tuple[str, ...] = EMBARGOED_COUNTRIES
+    # ISO 3166 country codes the distribution refuses (CloudFront geo restriction).
+    blocked_countries: tuple[str, ...] = ()
     default_root_object: str = "index.html"
     web_acl_arn: str | None = None
     access_logs: AccessLogs | None = None

@@ -1,6 +1,6 @@
 'use strict';
 // POST /process: parse → read (DynamoDB GetItem) → write (S3 PutObject) → respond.
-// Configuration comes from the environment the stack sets: TABLE_NAME, BUCKET_NAME, CDN_DOMAIN.
+// Configuration comes from the environment the stack sets, named in src/contract.json.
 
 const crypto = require('crypto');
 const { deadlineFor } = require('./src/budget');
@@ -10,11 +10,13 @@ const { parse } = require('./src/parse');
 const { respond } = require('./src/respond');
 const { read, resultKey, write } = require('./src/store');
 
+const { environment: ENVIRONMENT } = require('./src/contract.json');
+
 function config() {
-  const { TABLE_NAME, BUCKET_NAME, CDN_DOMAIN } = process.env;
-  const missing = Object.entries({ TABLE_NAME, BUCKET_NAME, CDN_DOMAIN }).filter(([, value]) => !value);
-  if (missing.length) throw new Error(`Missing environment: ${missing.map(([name]) => name).join(', ')}`);
-  return { table: TABLE_NAME, bucket: BUCKET_NAME, cdnDomain: CDN_DOMAIN };
+  const values = Object.fromEntries(Object.entries(ENVIRONMENT).map(([setting, name]) => [setting, process.env[name]]));
+  const missing = Object.entries(ENVIRONMENT).filter(([setting]) => !values[setting]);
+  if (missing.length) throw new Error(`Missing environment: ${missing.map(([, name]) => name).join(', ')}`);
+  return values;
 }
 
 exports.handler = async (event, context) => {

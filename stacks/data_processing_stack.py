@@ -8,7 +8,6 @@ Lambda / API / table metrics + handler error lines ──▶ CloudWatch alarms �
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -33,10 +32,10 @@ from constructs_lib.naming import Name, derive
 from constructs_lib.state_backend import apply_state_backend
 from constructs_lib.table import ItemsTable, ItemsTableProps
 from constructs_lib.waf import WebAcl, WebAclProps
-from stacks.facts import PROJECT_ROOT, REGION, REQUIRED_TAGS
+from stacks.facts import BLOCKED_COUNTRIES, PROJECT_ROOT, REGION, REQUIRED_TAGS
+from stacks.handler_contract import HANDLER_DIR, HandlerContract
 from stacks.settings import StackSettings
 
-HANDLER_DIR = PROJECT_ROOT / "handler"
 ACCESS_LOG_PREFIX = "s3-access/"
 CDN_LOG_PREFIX = "cloudfront/"
 BUILD_DIR = PROJECT_ROOT / ".build"
@@ -45,6 +44,7 @@ BUILD_DIR = PROJECT_ROOT / ".build"
 class DataProcessingStack(TerraformStack):
     def __init__(self, scope: Construct, id_: str, settings: StackSettings, handler_dir: Path = HANDLER_DIR) -> None:
         super().__init__(scope, id_)
+        contract = HandlerContract.load(handler_dir)
         # Each deployment's state in the bucket's folder of this stack, in its own workspace.
         apply_state_backend(self, replace(settings.backend, workspace_key_prefix=id_))
         aws_provider(
@@ -130,6 +130,7 @@ class DataProcessingStack(TerraformStack):
                 ),
                 own_security_headers=settings.own_security_headers,
                 wait_for_deployment=settings.cdn_wait_for_deployment,
+                blocked_countries=BLOCKED_COUNTRIES,
             ),
         )
 
@@ -143,11 +144,9 @@ class DataProcessingStack(TerraformStack):
                 runtime=settings.lambda_runtime,
                 source_dir=handler_dir,
                 build_dir=BUILD_DIR,
-                environment={
-                    "TABLE_NAME": table.table.name,
-                    "BUCKET_NAME": data.bucket.bucket,
-                    "CDN_DOMAIN": cdn.distribution.domain_name,
-                },
+                environment=contract.environment_for(
+                    table=table.table.name, bucket=data.bucket.bucket, cdnDomain=cdn.distribution.domain_name
+                ),
                 key_arn=key.arn,
                 reserved_concurrency=settings.reserved_concurrency,
                 # Exactly what the handler calls.
@@ -161,8 +160,18 @@ class DataProcessingStack(TerraformStack):
         logging_account = ApiGatewayLoggingAccount(
             self, "api-logging", ApiGatewayLoggingAccountProps(role_name=name(Name.API_LOGGING_ROLE))
         )
-        # The handler takes bodies up to 256 KB and answers 413 beyond: WAF must not stop them at 8 KB.
-        api_firewall = WebAcl(self, "api-waf", WebAclProps(name=name(Name.API_WAF), scope="REGIONAL", key_arn=key.arn, large_bodies=True))
+        # The firewall inspects every byte of the bodies the handler takes, and blocks larger ones.
+        api_firewall = WebAcl(
+            self,
+            "api-waf",
+            WebAclProps(
+                name=name(Name.API_WAF),
+                scope="REGIONAL",
+                key_arn=key.arn,
+                largest_body_bytes=contract.max_body_bytes,
+                blocked_countries=BLOCKED_COUNTRIES,
+            ),
+        )
         api = ProcessApi(
             self,
             "api",
@@ -172,7 +181,7 @@ class DataProcessingStack(TerraformStack):
                 usage_plan_name=name(Name.USAGE_PLAN),
                 access_log_group_name=f"/aws/apigateway/{name(Name.API_ACCESS_LOGS)}",
                 function=processor.function,
-                id_rule=json.loads((handler_dir / "src" / "id-rule.json").read_text()),
+                id_rule=contract.id_rule,
                 logging_account=logging_account.account,
                 log_key_arn=key.arn,
                 web_acl_arn=api_firewall.acl.arn,

@@ -12,6 +12,10 @@ REGION = "us-east-1"
 # Every taggable resource carries these tags (the provider's default tags).
 REQUIRED_TAGS = {"Environment": "Production"}
 
+# Callers from these countries (ISO 3166, comprehensively embargoed under US export rules) are
+# refused by the API's firewall and the distribution's geo restriction alike.
+BLOCKED_COUNTRIES = ("CU", "IR", "KP", "SY")
+
 STACK_NAME = "data-processing"
 BOOTSTRAP_STACK_NAME = "state-bootstrap"
 

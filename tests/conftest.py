@@ -43,6 +43,8 @@ SLOW_FIXTURES = {
     "bootstrap_dir",
     "workspace",
     "deployment",
+    "chain",
+    "locked_out",
 }
 
 

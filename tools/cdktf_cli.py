@@ -19,7 +19,7 @@ from typing import Any
 
 from stacks.facts import PROJECT_ROOT
 from tools import terraform_cli
-from tools.terraform_runner import OnLine, TerraformError, error_blocks
+from tools.terraform_runner import GO_GC_PERCENT, OnLine, TerraformError, error_blocks
 
 # cdktf prints each of terraform's lines after the stack's name and a column of spaces.
 STACK_COLUMN = re.compile(r"^\S+\s{2,}")
@@ -57,8 +57,10 @@ class Cdktf:
             *(f"--var={name}={value}" for name, value in variables.items()),
         ]
         terraform_cli.configure()
-        # CI: cdktf prints plain lines instead of redrawing a terminal.
-        env = {**{k: v for k, v in os.environ.items() if k not in self.unset}, "CI": "1", **self.env}
+        # CI: cdktf prints plain lines instead of redrawing a terminal. GOGC: as for our own
+        # terraform runs (tools/terraform_runner.py), unless the caller chose one.
+        inherited = {k: v for k, v in os.environ.items() if k not in self.unset}
+        env = {"GOGC": GO_GC_PERCENT, **inherited, "CI": "1", **self.env}
         lines: list[str] = []
         with open(log, "a") if log else open(os.devnull, "w") as sink:
             process = subprocess.Popen(args, cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

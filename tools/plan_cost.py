@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from stacks.facts import REGION
+from tools.plan_risks import DEFAULT_INSPECTION_KB, inspection_limits
 
 # Prices of the one region the stack deploys in.
 PRICING_FILE = Path(__file__).resolve().parent / "pricing" / f"{REGION}.json"
@@ -77,17 +78,40 @@ class Cost:
     by_type: dict[str, tuple[float, float]]  # resource type -> (before, after)
     later_before: float = 0.0  # what the prices above grow by as resources age (key rotations)
     later_after: float = 0.0
+    # Settings after the plan that make use cost more, each a sentence with its price.
+    usage_notes: tuple[str, ...] = ()
 
     @property
     def delta(self) -> float:
         return self.after - self.before
 
 
+def _usage_price(service: str) -> Mapping[str, Any]:
+    (price,) = [u for u in PRICING["usage"] if u["service"] == service]
+    return price
+
+
+def _inspection_note(change: Mapping[str, Any]) -> list[str]:
+    """A web ACL that inspects more of request bodies than the default pays per large request."""
+    after = change["change"].get("after") or {}
+    raised = {resource: kb for resource, kb in inspection_limits(after).items() if kb > DEFAULT_INSPECTION_KB}
+    price = _usage_price("WAF body inspection beyond 16 KB")
+    return [
+        f"`{after.get('name', change['address'])}` inspects {resource} request bodies up to {kb} KB: each request whose body "
+        f"exceeds {DEFAULT_INSPECTION_KB} KB costs ${price['usd']:g} per million more for each further {DEFAULT_INSPECTION_KB} KB "
+        f"inspected (up to ${price['usd'] * (kb - DEFAULT_INSPECTION_KB) / DEFAULT_INSPECTION_KB:g} per million requests)."
+        for resource, kb in sorted(raised.items())
+    ]
+
+
 def fixed_monthly_cost(changes: Iterable[Mapping[str, Any]]) -> Cost:
     """Sums over every managed resource in the plan: `before` is what exists, `after` what will."""
     by_type: dict[str, list[float]] = {}
     later = [0.0, 0.0]
+    notes: list[str] = []
     for change in changes:
+        if change["type"] == "aws_wafv2_web_acl":
+            notes += _inspection_note(change)
         price = MONTHLY.get(change["type"])
         if price is None:
             continue
@@ -106,6 +130,7 @@ def fixed_monthly_cost(changes: Iterable[Mapping[str, Any]]) -> Cost:
         by_type={t: (b, a) for t, (b, a) in sorted(by_type.items())},
         later_before=later[0],
         later_after=later[1],
+        usage_notes=tuple(notes),
     )
 
 
@@ -117,6 +142,7 @@ def as_json(cost: Cost) -> dict[str, Any]:
         "monthly_before_aged": round(cost.before + cost.later_before, 2),
         "monthly_after_aged": round(cost.after + cost.later_after, 2),
         "by_type": {t: {"monthly_before": round(b, 2), "monthly_after": round(a, 2)} for t, (b, a) in cost.by_type.items()},
+        "usage_notes": list(cost.usage_notes),
         "unit_prices": {"fixed": PRICING["fixed"], "usage": PRICING["usage"], "checked": PRICING["checked"]},
     }
 
@@ -136,6 +162,7 @@ def markdown(cost: Cost) -> list[str]:
         f"Fixed monthly cost: **${cost.before:,.2f} → ${cost.after:,.2f}** ({sign}${abs(cost.delta):,.2f} a month)",
         "",
         *aged,
+        *[line for note in cost.usage_notes for line in (note, "")],
         "<details>",
         "<summary>By resource type, and the unit prices with their AWS pricing pages</summary>",
         "",

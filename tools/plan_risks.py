@@ -20,7 +20,8 @@ Kinds and what each flags:
   needing neither; http allowed to viewers; a Lambda permission without a source ARN, or for `*`
   or an account; a WAF association or a distribution's web ACL removed; WAF rules that stop
   blocking (a rule's action to count or allow, a rule group to count, a rule inside a managed
-  group overridden to count or allow); a web ACL's default action from block to allow.
+  group overridden to count or allow); countries a web ACL or a distribution stops refusing; a
+  web ACL inspecting less of request bodies; a web ACL's default action from block to allow.
 - protection: deletion protection or point-in-time recovery switched off; `force_destroy`
   switched on for a bucket; versioning suspended or removed; Object Lock retention removed or
   shortened (days or years), or COMPLIANCE → GOVERNANCE; a table's KMS encryption switched off or
@@ -408,6 +409,29 @@ def _waf_relaxed(side: Mapping[str, Any]) -> set[str]:
     return names
 
 
+DEFAULT_INSPECTION_KB = 16
+
+
+def _waf_blocked_countries(side: Mapping[str, Any]) -> set[str]:
+    """Countries a blocking rule refuses by a geo match."""
+    countries = set()
+    for rule in _blocks(side.get("rule")):
+        if any(_first_block(rule, "action").get(a) for a in WAF_STOPPING_ACTIONS):
+            countries |= set(_strings(_first_block(_first_block(rule, "statement"), "geo_match_statement").get("country_codes")))
+    return countries
+
+
+def inspection_limits(side: Mapping[str, Any]) -> dict[str, int]:
+    """How many KB of a body WAF inspects, by protected resource type (default 16)."""
+    bodies = _first_block(_first_block(side, "association_config"), "request_body")
+    limits = {}
+    for resource, setting in bodies.items():
+        limit = _first_block({"block": setting}, "block").get("default_size_inspection_limit")
+        if isinstance(limit, str) and limit.startswith("KB_") and limit[3:].isdigit():
+            limits[resource] = int(limit[3:])
+    return limits
+
+
 def _public_access_block(c: _Change) -> Iterator[Risk]:
     relaxed = [
         flag for flag in PUBLIC_ACCESS_FLAGS if c.action == "delete" or (c.after.get(flag) is False and c.before.get(flag) is not False)
@@ -434,6 +458,15 @@ def _distribution(c: _Change) -> Iterator[Risk]:
         yield Risk("exposure", c.address, "a cache behavior lets viewers use http (allow-all)")
     if c.before.get("web_acl_id") and not c.after.get("web_acl_id") and not c.unknown_at("web_acl_id"):
         yield Risk("exposure", c.address, "the distribution's WAF web ACL is removed")
+    if c.action in ("update", "replace"):
+
+        def refused(side: Mapping[str, Any]) -> set[str]:
+            geo = _first_block(_first_block(side, "restrictions"), "geo_restriction")
+            return set(_strings(geo.get("locations"))) if geo.get("restriction_type") == "blacklist" else set()
+
+        allowed_again = refused(c.before) - refused(c.after)
+        if allowed_again:
+            yield Risk("exposure", c.address, "the distribution no longer refuses viewers from " + listing(sorted(allowed_again)))
 
 
 def _web_acl_association(c: _Change) -> Iterator[Risk]:
@@ -447,6 +480,18 @@ def _web_acl(c: _Change) -> Iterator[Risk]:
     weakened = (_waf_blocking(c.before) - _waf_blocking(c.after)) | (_waf_relaxed(c.after) - _waf_relaxed(c.before))
     if weakened:
         yield Risk("exposure", c.address, "WAF rules no longer block: " + listing(sorted(weakened)))
+    allowed_again = _waf_blocked_countries(c.before) - _waf_blocked_countries(c.after)
+    if allowed_again:
+        yield Risk("exposure", c.address, "callers from " + listing(sorted(allowed_again)) + " are no longer blocked")
+    before, after = inspection_limits(c.before), inspection_limits(c.after)
+    for resource, limit in sorted(before.items()):
+        lowered = after.get(resource, DEFAULT_INSPECTION_KB)
+        if lowered < limit and not c.unknown_at("association_config"):
+            yield Risk(
+                "exposure",
+                c.address,
+                f"WAF inspects {lowered} KB of {code(resource)} request bodies instead of {limit} KB: what lies beyond passes uninspected",
+            )
     # An absent block is an empty list in plan JSON.
     if c.first(c.before, "default_action", "block") and c.first(c.after, "default_action", "allow"):
         yield Risk("exposure", c.address, "the web ACL's default action changes from block to allow")

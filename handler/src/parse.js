@@ -3,9 +3,10 @@
 
 const { ClientError } = require('./errors');
 
-const MAX_BODY_BYTES = 256 * 1024;
-// The id rule has one home, shared with the API's request model: src/id-rule.json.
-const ID_RULE = require('./id-rule.json');
+// The body limit and the id rule have one home, shared with the stack: src/contract.json.
+const CONTRACT = require('./contract.json');
+const MAX_BODY_BYTES = CONTRACT.maxBodyBytes;
+const ID_RULE = CONTRACT.idRule;
 const ID_PATTERN = new RegExp(ID_RULE.pattern);
 const ALLOWED_FIELDS = new Set(['id', 'payload']);
 // Nesting levels of `payload` (itself level 1). JSON.stringify recurses, and a few thousand

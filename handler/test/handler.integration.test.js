@@ -6,6 +6,7 @@ const assert = require('node:assert');
 
 const { arrange } = require('./support/emulator');
 const { invoke, proxyEvent } = require('./support/invoke');
+const { MAX_BODY_BYTES } = require('../src/parse');
 
 const TABLE = 'items';
 const BUCKET = 'results';
@@ -75,7 +76,7 @@ const BAD_INPUTS = [
   ['a payload that is an array', proxyEvent({ id: 'item-1', payload: [1] }), 400, 'InvalidPayload'],
   ['a payload that is a string', proxyEvent({ id: 'item-1', payload: 'x' }), 400, 'InvalidPayload'],
   ['an unknown field', proxyEvent({ id: 'item-1', extra: true }), 400, 'UnknownField'],
-  ['a body over 256 KB', proxyEvent({ id: 'item-1', payload: { p: 'x'.repeat(300 * 1024) } }), 413, 'PayloadTooLarge'],
+  ['a body over the contract limit', proxyEvent({ id: 'item-1', payload: { p: 'x'.repeat(MAX_BODY_BYTES) } }), 413, 'PayloadTooLarge'],
   ['a text/plain body', proxyEvent({ id: 'item-1' }, { headers: { 'Content-Type': 'text/plain' } }), 415, 'UnsupportedMediaType'],
   ['no content type', proxyEvent({ id: 'item-1' }, { headers: {} }), 415, 'UnsupportedMediaType'],
   ['a GET', proxyEvent(null, { httpMethod: 'GET' }), 405, 'MethodNotAllowed'],

@@ -105,10 +105,10 @@ def test_stage_has_no_client_certificate_a_lambda_proxy_would_ignore(synth):
 
 
 def test_the_request_model_validates_the_handlers_own_id_rule(synth):
-    # One home for the id rule: the handler reads handler/src/id-rule.json, and so does the model.
-    from stacks.facts import PROJECT_ROOT
+    # One home for the id rule: the handler reads handler/src/contract.json, and so does the model.
+    from stacks.handler_contract import HandlerContract
 
-    rule = json.loads((PROJECT_ROOT / "handler" / "src" / "id-rule.json").read_text())
+    rule = HandlerContract.load().id_rule
     schema = json.loads(synth.only("aws_api_gateway_model")["schema"])
     assert schema["properties"]["id"] == {
         "type": "string",

@@ -71,7 +71,7 @@ def test_viewers_and_the_api_sit_behind_waf_with_log4j_and_rate_rules(synth):
 
 
 def test_api_waf_lets_bodies_up_to_the_handlers_limit_through(synth):
-    """The common rule set blocks bodies over 8 KB; the handler takes 256 KB and answers 413 beyond."""
+    """The common rule set blocks bodies over 8 KB; the handler takes more (tests/constructs_lib/test_waf.py)."""
 
     def counted(scope):
         (acl,) = [a for a in synth.resources("aws_wafv2_web_acl").values() if a["scope"] == scope]

@@ -42,6 +42,11 @@ def _state(runner: Terraform, workspace: str = "default") -> dict:
     return json.loads(path.read_text())
 
 
+def _record(runner: Terraform) -> str:
+    (record,) = [f"{r['type']}.{r['name']}" for r in _state(runner)["resources"] if r["type"] == "terraform_data"]
+    return record
+
+
 def test_the_state_records_the_deployment_and_stack_that_own_it(owned):
     (record,) = [r for r in _state(owned)["resources"] if r["type"] == "terraform_data"]
     assert record["instances"][0]["attributes"]["input"]["value"] == {"deployment": OWNER, "stack": STACK_NAME}
@@ -49,17 +54,13 @@ def test_the_state_records_the_deployment_and_stack_that_own_it(owned):
 
 def test_a_plan_of_another_deployment_against_this_state_is_refused_and_names_its_owner(owned):
     before = _state(owned)
+    # The whole plan, as a user runs it: the other tests here target the record, which alone decides.
     result = owned.plan({**VALID_INPUTS, "ResourcePrefix": "team-b"}, plan_file="other.plan")
     assert result.returncode != 0 and result.plan is None
     (error,) = [e for e in result.errors if "belongs to" in e]
     assert f'This state belongs to deployment "{OWNER}" of {STACK_NAME}, not "team-b"' in error
     assert "export TF_WORKSPACE=team-b" in error
     assert _state(owned) == before
-
-
-def _record(runner: Terraform) -> str:
-    (record,) = [f"{r['type']}.{r['name']}" for r in _state(runner)["resources"] if r["type"] == "terraform_data"]
-    return record
 
 
 def test_the_owning_deployment_plans_against_its_state(owned):

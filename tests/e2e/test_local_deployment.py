@@ -68,6 +68,10 @@ def _wait_until(condition, what: str, timeout: float = 300) -> None:
         time.sleep(0.2)
 
 
+def _text(path) -> str:
+    return path.read_text() if path.exists() else ""
+
+
 def _exists(s3, key: str) -> bool:
     return bool(s3.list_objects_v2(Bucket=STATE_BUCKET, Prefix=key).get("KeyCount"))
 
@@ -113,10 +117,13 @@ def chain(tmp_path_factory):
             _wait_until(lambda: bootstrap.done() or STATE_BUCKET in {b["Name"] for b in s3.list_buckets()["Buckets"]}, "the state bucket")
             if bootstrap.done():
                 bootstrap.result()
-            deploying = pool.submit(stack.deploy, root / "deploy.log")
-            _wait_until(lambda: deploying.done() or _exists(s3, stack.state_key + ".tflock"), "the deploy's state lock")
-            # While the deploy holds the lock (about a minute): a second engineer with the same synth,
-            # initialised once the deployment's workspace exists, and the shared state's refusals.
+            deploy_log = root / "deploy.log"
+            deploying = pool.submit(stack.deploy, deploy_log)
+            # Once the deploy holds the lock and has planned (its apply then mostly waits on AWS for
+            # about a minute): a second engineer with the same synth, initialised now that the
+            # deployment's workspace exists, and the shared state's refusals.
+            _wait_until(lambda: deploying.done() or "Creating..." in _text(deploy_log), "the deploy's apply")
+            assert _exists(s3, stack.state_key + ".tflock"), "the deploy is applying without the state lock"
             second = Terraform(root / "second-engineer", stack.client_env())
             shutil.copytree(stack.terraform.workdir, second.workdir, ignore=shutil.ignore_patterns(".terraform*"))
             second.init()

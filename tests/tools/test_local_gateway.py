@@ -11,11 +11,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from constructs_lib.api import ACCESS_LOG_FORMAT, BAD_BODY_TEMPLATE, request_schema
-from stacks.facts import PROJECT_ROOT
+from stacks.handler_contract import HandlerContract
 from tools.local_gateway import INTEGRATION_TIMED_OUT, Gateway, GatewayConfig, Request, Route, TokenBucket, UsagePlan, render
 from tools.request_validation import ecma_to_python, validation_errors
 
-ID_RULE = json.loads((PROJECT_ROOT / "handler" / "src" / "id-rule.json").read_text())
+ID_RULE = HandlerContract.load().id_rule
 SCHEMA = json.loads(request_schema(ID_RULE))
 KEY = "the-key"
 

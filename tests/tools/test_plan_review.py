@@ -125,11 +125,13 @@ def test_create_plan_counts_changes_and_flags_only_the_new_iam(valid_plan):
     markdown = result.markdown()
     assert len(markdown) <= GITHUB_COMMENT_LIMIT
     assert markdown.index("risk(s)") < markdown.index("### Changes") < markdown.index("### Details")
-    # What the stack costs by merely existing: 2 web ACLs with 5 rules each, 1 key, 5 alarms,
-    # 1 custom metric, 5 + 5 provisioned capacity units.
+    # What the stack costs by merely existing: 2 web ACLs (the API's with 7 rules: blocked
+    # countries and large bodies too; the distribution's with 5), 1 key, 5 alarms, 1 custom
+    # metric, 5 + 5 provisioned capacity units.
     fixed = PRICING["fixed"]
     expected = (
-        2 * (fixed["wafv2_web_acl"]["usd"] + 5 * fixed["wafv2_rule"]["usd"])
+        2 * fixed["wafv2_web_acl"]["usd"]
+        + (7 + 5) * fixed["wafv2_rule"]["usd"]
         + fixed["kms_key"]["usd"]
         + 5 * fixed["cloudwatch_alarm"]["usd"]
         + fixed["cloudwatch_custom_metric"]["usd"]
@@ -1119,3 +1121,48 @@ def test_cost_details_link_every_price_and_json_has_the_cost_by_type_and_unit_pr
     cost = json.loads(capsys.readouterr().out)["cost"]
     assert cost["by_type"] == {"aws_kms_key": {"monthly_before": 0, "monthly_after": PRICING["fixed"]["kms_key"]["usd"]}}
     assert cost["unit_prices"] == {"fixed": PRICING["fixed"], "usage": PRICING["usage"], "checked": PRICING["checked"]}
+
+
+def _web_acl(countries, inspected_kb=None):
+    rules = [
+        {"name": "BlockedCountries", "action": [{"block": [{}]}], "statement": [{"geo_match_statement": [{"country_codes": countries}]}]}
+    ]
+    bodies = [{"api_gateway": [{"default_size_inspection_limit": f"KB_{inspected_kb}"}], "cloudfront": []}] if inspected_kb else []
+    return {"rule": rules, "association_config": [{"request_body": bodies}] if bodies else [], "default_action": [{"allow": [{}]}]}
+
+
+def test_a_web_acl_inspecting_less_of_bodies_or_refusing_fewer_countries_is_flagged():
+    before = _web_acl(["CU", "IR", "KP", "SY"], inspected_kb=64)
+    assert _risks(_hand("aws_wafv2_web_acl", ["update"], before, _web_acl(["CU", "IR", "KP", "SY"], inspected_kb=32))) == [
+        ("exposure", "WAF inspects 32 KB of `api_gateway` request bodies instead of 64 KB: what lies beyond passes uninspected")
+    ]
+    # Removing the setting is the default, 16 KB.
+    (risk,) = _risks(_hand("aws_wafv2_web_acl", ["update"], before, _web_acl(["CU", "IR", "KP", "SY"])))
+    assert "inspects 16 KB of `api_gateway` request bodies instead of 64 KB" in risk[1]
+    assert _risks(_hand("aws_wafv2_web_acl", ["update"], before, _web_acl(["CU", "IR", "SY"], inspected_kb=64))) == [
+        ("exposure", "callers from `KP` are no longer blocked")
+    ]
+    # Raising the limit, or refusing more, is no risk.
+    assert _risks(_hand("aws_wafv2_web_acl", ["update"], _web_acl(["CU"], inspected_kb=32), before)) == []
+
+
+def test_a_distribution_refusing_fewer_countries_is_flagged():
+    def distribution(kind, locations):
+        return {"restrictions": [{"geo_restriction": [{"restriction_type": kind, "locations": locations}]}], "default_cache_behavior": []}
+
+    before = distribution("blacklist", ["CU", "IR", "KP", "SY"])
+    assert _risks(_hand("aws_cloudfront_distribution", ["update"], before, distribution("none", None))) == [
+        ("exposure", "the distribution no longer refuses viewers from `CU`, `IR`, `KP`, `SY`")
+    ]
+    assert _risks(_hand("aws_cloudfront_distribution", ["update"], before, distribution("blacklist", ["CU", "IR", "KP", "SY", "RU"]))) == []
+
+
+def test_a_raised_body_inspection_limit_is_priced_in_the_cost_section():
+    acl = {"name": "dataproc-api-waf", **_web_acl(["CU"], inspected_kb=64)}
+    cost = review({"resource_changes": [_hand("aws_wafv2_web_acl", ["create"], None, acl)]}).cost
+    price = next(u for u in PRICING["usage"] if u["service"] == "WAF body inspection beyond 16 KB")["usd"]
+    (note,) = cost.usage_notes
+    assert note.startswith("`dataproc-api-waf` inspects api_gateway request bodies up to 64 KB")
+    assert f"(up to ${price * 3:g} per million requests)" in note
+    assert note in review({"resource_changes": [_hand("aws_wafv2_web_acl", ["create"], None, acl)]}).markdown()
+    assert review({"resource_changes": [_hand("aws_wafv2_web_acl", ["create"], None, _web_acl(["CU"]))]}).cost.usage_notes == ()
