@@ -1,9 +1,8 @@
 """The stack's four inputs, each refused at `terraform plan` with its own message when invalid.
 
-ResourcePrefix names the deployment, and a deployment keeps its state in the Terraform workspace
-named after it: left unset, it is the workspace's name (in the default workspace, the default
-deployment's), so selecting the workspace (`TF_WORKSPACE`) is all a deployment needs; set, it must
-be that name. The format rules judge the prefix the deployment ends up with, whichever way it came.
+ResourcePrefix names the deployment. Its default is the deployment the synth names
+(RESOURCE_PREFIX, stacks/settings.py), and constructs_lib/deployment_guard.py keeps a plan of
+such a synth to that one name.
 
 Conditions are built from the variable objects (never from raw "${var.x}" strings, which cdktf
 escapes inside Fn/Op), and regex backslashes are doubled because the pattern is an HCL string.
@@ -13,10 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cdktf import Fn, Op, TerraformLocal, TerraformVariable, Token
+from cdktf import Fn, Op, TerraformVariable
 from constructs import Construct
 
-from constructs_lib.deployment_guard import DEFAULT_WORKSPACE
 from constructs_lib.naming import MAX_PREFIX_LENGTH, MIN_PREFIX_LENGTH, S3_RESERVED_PREFIXES
 
 MIN_CAPACITY = 5
@@ -30,7 +28,7 @@ PREFIX_PATTERN = "^[a-z](?:[a-z0-9]|-[a-z0-9])*$"
 
 @dataclass(frozen=True)
 class InputDefaults:
-    # The deployment of the default workspace; a named workspace's deployment is the workspace's name.
+    # The deployment a synth names; unnamed, this one.
     resource_prefix: str = "dataproc"
     read_capacity: int = MIN_CAPACITY
     write_capacity: int = MIN_CAPACITY
@@ -47,40 +45,15 @@ class StackInputs(Construct):
             scope,
             "ResourcePrefix",
             type="string",
-            default=Token.null_value(),
-            nullable=True,
+            default=defaults.resource_prefix,
             description=(
-                "Prefix of every resource name, so two deployments in one account don't collide; the deployment's name. "
-                "Unset: the Terraform workspace's name (each deployment keeps its state in its own workspace), "
-                f"or {defaults.resource_prefix!r} in the default workspace. "
-                f"{MIN_PREFIX_LENGTH}-{MAX_PREFIX_LENGTH} lowercase letters, digits and single hyphens, starting with a letter."
+                "Prefix of every resource name, so two deployments in one account don't collide: the deployment's name. "
+                "Its default is the deployment the synth names (RESOURCE_PREFIX), the only value that synth plans. "
+                f"{MIN_PREFIX_LENGTH}-{MAX_PREFIX_LENGTH} lowercase letters, digits and single hyphens, "
+                "starting with a letter."
             ),
         )
-        given = self.resource_prefix.string_value
-        self.workspace = TerraformLocal(scope, "workspace", "${terraform.workspace}").as_string
-        effective = Token.as_string(
-            Fn.conditional(
-                Op.neq(given, Token.null_value()),
-                given,
-                Fn.conditional(Op.eq(self.workspace, DEFAULT_WORKSPACE), defaults.resource_prefix, self.workspace),
-            )
-        )
-        # What names are built from; the validations below spell it out, since a variable's
-        # validation cannot refer to a local that refers to the variable.
-        self.prefix = TerraformLocal(scope, "resource_prefix", effective).as_string
-        self.resource_prefix.add_validation(
-            condition=Op.or_(
-                Op.or_(Op.eq(given, Token.null_value()), Op.eq(self.workspace, DEFAULT_WORKSPACE)),
-                Op.eq(given, self.workspace),
-            ),
-            # Terraform renders the message whether or not the condition holds: no null in it.
-            error_message=(
-                'ResourcePrefix "${coalesce(var.ResourcePrefix, "-")}" is not the deployment of workspace "${terraform.workspace}": '
-                "a workspace holds the state of the deployment named after it. Leave ResourcePrefix unset (it is then the "
-                "workspace's name), or select that deployment's workspace: export TF_WORKSPACE=${coalesce(var.ResourcePrefix, \"-\")}."
-            ),
-        )
-        prefix = effective
+        prefix = self.resource_prefix.string_value
         self.resource_prefix.add_validation(
             condition=Op.and_(
                 Op.gte(Fn.length_of(prefix), MIN_PREFIX_LENGTH),

@@ -1,8 +1,4 @@
-"""Where Terraform keeps the stack's state: an encrypted S3 backend with a lock file, or local.
-
-In the S3 bucket every deployment has a state of its own, in the workspace named after it:
-`<workspace_key_prefix>/<workspace>/<key>`, e.g. `data-processing/team-a/terraform.tfstate`.
-"""
+"""Where Terraform keeps the stack's state: an encrypted S3 backend with a lock file, or local."""
 
 from __future__ import annotations
 
@@ -18,10 +14,8 @@ class StateBackendProps:
     kind: str = "s3"
     # The s3 kind needs all three. S3 bucket names are global: no default would be safe to share.
     bucket: str | None = None
-    key: str | None = "terraform.tfstate"
+    key: str | None = None
     region: str | None = None
-    # The folder of the deployments' states in the bucket (the stack's name).
-    workspace_key_prefix: str | None = None
     # Local state file, relative to the stack's folder in cdktf.out (experiments and tests).
     local_path: str = "terraform.tfstate"
     # S3-native locking (a lock file beside the state); off only for tools that cannot write it.
@@ -41,14 +35,7 @@ def apply_state_backend(stack: TerraformStack, props: StateBackendProps) -> None
         raise ValueError(f"state backend must be one of {', '.join(BACKEND_KINDS)}, not {props.kind!r}")
     if not (props.bucket and props.key and props.region):
         raise ValueError("the s3 state backend needs a bucket name, a key and a region")
-    S3Backend(
-        stack,
-        bucket=props.bucket,
-        key=props.key,
-        region=props.region,
-        encrypt=True,
-        workspace_key_prefix=props.workspace_key_prefix,
-    )
+    S3Backend(stack, bucket=props.bucket, key=props.key, region=props.region, encrypt=True)
     # S3-native locking (Terraform 1.10+); cdktf 0.21's S3Backend has no argument for it.
     if props.use_lockfile:
         stack.add_override("terraform.backend.s3.use_lockfile", True)

@@ -8,7 +8,6 @@ Lambda / API / table metrics + handler error lines ──▶ CloudWatch alarms �
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 from cdktf import TerraformOutput, TerraformStack
@@ -27,7 +26,7 @@ from constructs_lib.encryption_key import ServiceKey, ServiceKeyProps
 from constructs_lib.function import ProcessorFunction, ProcessorFunctionProps
 from constructs_lib.guardrails import apply_guardrails
 from constructs_lib.iam import Statement
-from constructs_lib.inputs import StackInputs
+from constructs_lib.inputs import InputDefaults, StackInputs
 from constructs_lib.naming import Name, derive
 from constructs_lib.state_backend import apply_state_backend
 from constructs_lib.table import ItemsTable, ItemsTableProps
@@ -39,31 +38,27 @@ from stacks.settings import StackSettings
 ACCESS_LOG_PREFIX = "s3-access/"
 CDN_LOG_PREFIX = "cloudfront/"
 BUILD_DIR = PROJECT_ROOT / ".build"
+# How a user reaches another deployment: its own synth, which names its own state.
+ADDRESS_DEPLOYMENT = "synthesize for it: RESOURCE_PREFIX={name} npx cdktf deploy {stack} (or RESOURCE_PREFIX={name} make synth)"
 
 
 class DataProcessingStack(TerraformStack):
     def __init__(self, scope: Construct, id_: str, settings: StackSettings, handler_dir: Path = HANDLER_DIR) -> None:
         super().__init__(scope, id_)
         contract = HandlerContract.load(handler_dir)
-        # Each deployment's state in the bucket's folder of this stack, in its own workspace.
-        apply_state_backend(self, replace(settings.backend, workspace_key_prefix=id_))
+        apply_state_backend(self, settings.backend)
         aws_provider(
             self,
             "aws",
             ProviderProps(region=REGION, default_tags=REQUIRED_TAGS, emulator_endpoint=settings.emulator_endpoint),
         )
 
-        inputs = StackInputs(self, "inputs")
-        prefix = inputs.prefix
+        inputs = StackInputs(self, "inputs", InputDefaults(resource_prefix=settings.deployment or InputDefaults.resource_prefix))
+        prefix = inputs.resource_prefix.string_value
         DeploymentGuard(
             self,
             "deployment",
-            DeploymentGuardProps(
-                stack=id_,
-                deployment=prefix,
-                workspace=inputs.workspace,
-                named_workspace_required=settings.backend.kind == "s3",
-            ),
+            DeploymentGuardProps(stack=id_, variable=inputs.resource_prefix, deployment=settings.deployment, address=ADDRESS_DEPLOYMENT),
         )
 
         def name(kind: Name) -> str:

@@ -11,10 +11,11 @@ import json
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from constructs_lib.naming import S3_RESERVED_PREFIXES
+from constructs_lib.inputs import PREFIX_PATTERN
+from constructs_lib.naming import MAX_PREFIX_LENGTH, MIN_PREFIX_LENGTH, S3_RESERVED_PREFIXES
 from constructs_lib.node_package import DEFAULT_RUNTIME
 from constructs_lib.state_backend import BACKEND_KINDS, StateBackendProps
 from stacks.facts import PROJECT_ROOT, REGION, STACK_NAME
@@ -24,6 +25,12 @@ MISSING_STATE_BUCKET = (
     'default. Set STATE_BUCKET (or "stateBucket" in cdktf.json\'s context) to a name only you '
     "would choose, e.g. acme-dataproc-tfstate-<account id>, and create it once with "
     "`npx cdktf deploy state-bootstrap`. For experiments, STATE_BACKEND=local keeps state in a local file."
+)
+
+MISSING_DEPLOYMENT = (
+    "The S3 state backend keeps one state per deployment, at data-processing/<ResourcePrefix>/terraform.tfstate: "
+    'name the deployment with RESOURCE_PREFIX=<prefix> (or "resourcePrefix" in cdktf.json\'s context). It is '
+    "also the ResourcePrefix input's default, and every plan of this synth must use it."
 )
 
 # S3's general purpose bucket naming rules: 3-63 lowercase letters, digits, dots and hyphens,
@@ -74,6 +81,20 @@ def _positive_or_unset(unset: str) -> Callable[[str, str], int | None]:
     return parse
 
 
+def _deployment(name: str, value: str) -> str | None:
+    """A deployment's name: a ResourcePrefix, judged by the rules its validation applies at plan."""
+    if not value:
+        return None
+    if not (MIN_PREFIX_LENGTH <= len(value) <= MAX_PREFIX_LENGTH and re.fullmatch(PREFIX_PATTERN, value)) or value.startswith(
+        S3_RESERVED_PREFIXES
+    ):
+        raise SettingsError(
+            f"{name} {value!r} is not a valid ResourcePrefix: {MIN_PREFIX_LENGTH}-{MAX_PREFIX_LENGTH} lowercase letters, digits "
+            f"and single hyphens, starting with a letter, not starting with {', '.join(S3_RESERVED_PREFIXES)}"
+        )
+    return value
+
+
 def _bucket_name(name: str, value: str) -> str | None:
     if value and not BUCKET_NAME.match(value):
         raise SettingsError(
@@ -101,6 +122,16 @@ def _construct_default(field: str) -> str:
 
 SETTINGS: tuple[Setting, ...] = (
     Setting(
+        "deployment",
+        "RESOURCE_PREFIX",
+        "resourcePrefix",
+        "",
+        "The deployment's name, its ResourcePrefix: required by the `s3` backend, whose state key it names "
+        f"(`{STACK_NAME}/<prefix>/terraform.tfstate`); the ResourcePrefix input's default, and the only value "
+        "a plan of this synth takes (unset, with the local backend: any prefix, the default `dataproc`)",
+        _deployment,
+    ),
+    Setting(
         "backend.kind",
         "STATE_BACKEND",
         "stateBackend",
@@ -120,8 +151,9 @@ SETTINGS: tuple[Setting, ...] = (
         "backend.key",
         "STATE_KEY",
         "stateKey",
-        _construct_default("key"),
-        f"The state object's name in its deployment's folder: `s3://<bucket>/{STACK_NAME}/<workspace>/<key>`",
+        "",
+        f"The state object's key (unset: `{STACK_NAME}/<RESOURCE_PREFIX>/terraform.tfstate`, the deployment's own)",
+        _optional,
     ),
     Setting("backend.region", "STATE_REGION", "stateRegion", REGION, "The state bucket's region"),
     Setting(
@@ -202,6 +234,11 @@ SETTINGS: tuple[Setting, ...] = (
 )
 
 
+def deployment_state_key(deployment: str) -> str:
+    """Where a deployment keeps its state in the state bucket."""
+    return f"{STACK_NAME}/{deployment}/terraform.tfstate"
+
+
 def _file_context() -> dict[str, Any]:
     """cdktf.json's context: the cdktf CLI passes it to the app, `python main.py` does not."""
     config = PROJECT_ROOT / "cdktf.json"
@@ -210,6 +247,7 @@ def _file_context() -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class StackSettings:
+    deployment: str | None
     backend: StateBackendProps
     lambda_runtime: str
     protect_stateful: bool
@@ -245,4 +283,8 @@ class StackSettings:
         backend = StateBackendProps(**{f.removeprefix("backend."): v for f, v in values.items() if f.startswith("backend.")})
         if backend.kind == "s3" and backend.bucket is None:
             raise SettingsError(MISSING_STATE_BUCKET)
+        if backend.kind == "s3" and values["deployment"] is None:
+            raise SettingsError(MISSING_DEPLOYMENT)
+        if backend.kind == "s3" and backend.key is None:
+            backend = replace(backend, key=deployment_state_key(values["deployment"]))
         return cls(backend=backend, **{f: v for f, v in values.items() if not f.startswith("backend.")})

@@ -15,6 +15,7 @@ from constructs import Construct
 
 from constructs_lib.aws_provider import ProviderProps, aws_provider
 from constructs_lib.data_bucket import BucketLifecycle, SecureBucket, SecureBucketProps
+from constructs_lib.deployment_guard import DeploymentGuard, DeploymentGuardProps
 from constructs_lib.guardrails import apply_guardrails
 from constructs_lib.state_backend import StateBackendProps, apply_state_backend
 from stacks.facts import BOOTSTRAP_STACK_NAME, REGION, REQUIRED_TAGS, stack_dir
@@ -46,21 +47,8 @@ class StateBootstrapStack(TerraformStack):
         )
         if settings.protect_stateful:
             state.bucket.add_override("lifecycle.prevent_destroy", True)
-        # One bucket per account, and one local state file for it: a workspace (TF_WORKSPACE, set for a
-        # deployment of the service) would put that state in a folder of its own and create the bucket again.
-        state.bucket.add_override(
-            "lifecycle.precondition",
-            [
-                {
-                    "condition": '${terraform.workspace == "default"}',
-                    "error_message": (
-                        "state-bootstrap creates the account's one state bucket, with its state in "
-                        f"{BOOTSTRAP_STACK_NAME}.tfstate: deploy it in the default workspace (unset TF_WORKSPACE, "
-                        'which names deployments of the service), not in workspace "${terraform.workspace}".'
-                    ),
-                }
-            ],
-        )
+        # Its state records the stack and the bucket, so no other stack's plan can take it over.
+        DeploymentGuard(self, "deployment", DeploymentGuardProps(stack=id_, deployment=settings.backend.bucket))
         TerraformOutput(self, "state_bucket", value=state.bucket.bucket, description="Set as STATE_BUCKET / stateBucket")
         TerraformOutput(self, "state_region", value=REGION, description="Set as STATE_REGION / stateRegion")
         apply_guardrails(self, region=REGION, required_tags=REQUIRED_TAGS)

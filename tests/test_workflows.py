@@ -123,6 +123,10 @@ def test_a_failed_plan_still_posts_a_review_that_says_so_and_then_fails_the_job(
     fail_step = steps[names.index("Fail when the plan failed")]
     assert names.index("Post or update the review comment") < names.index("Fail when the plan failed")
     assert fail_step["if"] == "steps.plan.outputs.status != '0'" and plan_step["id"] == "plan"
+    # Also after an earlier step failed, so no previous commit's review stands (not for forks: no token to post with).
+    comment_step = steps[names.index("Post or update the review comment")]
+    for step in (review_step, comment_step):
+        assert step["if"] == "always() && github.event.pull_request.head.repo.full_name == github.repository", step["name"]
     bin_dir, stack_dir, output = tmp_path / "bin", tmp_path / "stack", tmp_path / "github-output"
     bin_dir.mkdir()
     stack_dir.mkdir()

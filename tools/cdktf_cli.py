@@ -29,8 +29,6 @@ STACK_COLUMN = re.compile(r"^\S+\s{2,}")
 class Cdktf:
     outdir: Path
     env: Mapping[str, str]
-    # Variables of this process's environment that cdktf must not see.
-    unset: tuple[str, ...] = ()
 
     def deploy(self, stack: str, variables: Mapping[str, Any], synth: bool = True, log: Path | None = None, on_line: OnLine = None) -> None:
         self.run("deploy", stack, variables, synth, log, on_line)
@@ -59,8 +57,7 @@ class Cdktf:
         terraform_cli.configure()
         # CI: cdktf prints plain lines instead of redrawing a terminal. GOGC: as for our own
         # terraform runs (tools/terraform_runner.py), unless the caller chose one.
-        inherited = {k: v for k, v in os.environ.items() if k not in self.unset}
-        env = {"GOGC": GO_GC_PERCENT, **inherited, "CI": "1", **self.env}
+        env = {"GOGC": GO_GC_PERCENT, **os.environ, "CI": "1", **self.env}
         lines: list[str] = []
         with open(log, "a") if log else open(os.devnull, "w") as sink:
             process = subprocess.Popen(args, cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

@@ -3,8 +3,8 @@
 Shared by `make up` / `make down` (tools/up.py) and the end-to-end test. Two ways, as users have:
 local state and plain terraform (`make up`), or the README's deploy path (the end-to-end test):
 the state bucket created by `npx cdktf deploy state-bootstrap`, the service deployed with
-`npx cdktf deploy` onto the S3 backend with its lock, in the workspace named after the
-deployment. The emulator creates the Lambda function but cannot run its code (that needs
+`npx cdktf deploy` onto the S3 backend with its lock, under the deployment's own state key. The
+emulator creates the Lambda function but cannot run its code (that needs
 Docker): the local API (tools/local_api.py) runs it, configured from this deployment.
 """
 
@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from constructs_lib.state_backend import StateBackendProps
 from stacks.facts import BOOTSTRAP_STACK_NAME, PROJECT_ROOT, STACK_NAME, stack_dir
+from stacks.settings import deployment_state_key
 from tools.cdktf_cli import Cdktf
 from tools.emulator import client, client_env
 from tools.terraform_runner import OnLine, Terraform
@@ -50,9 +50,9 @@ class LocalStack:
     variables: dict[str, Any] = field(default_factory=dict)
     # Synth settings beyond the emulator profile (stacks/settings.py), e.g. a small quota for tests.
     settings: dict[str, str] = field(default_factory=dict)
-    # Remote state: the bucket state-bootstrap creates, and the deployment's workspace in it.
+    # Remote state: the bucket state-bootstrap creates, and the deployment (its ResourcePrefix).
     state_bucket: str | None = None
-    workspace: str | None = None
+    deployment: str | None = None
 
     @property
     def outdir(self) -> Path:
@@ -64,8 +64,8 @@ class LocalStack:
 
     @property
     def state_key(self) -> str:
-        """The deployment's state object in the state bucket (constructs_lib/state_backend.py)."""
-        return f"{STACK_NAME}/{self.workspace}/{StateBackendProps().key}"
+        """The deployment's state object in the state bucket."""
+        return deployment_state_key(self.deployment)
 
     @property
     def terraform(self) -> Terraform:
@@ -76,13 +76,12 @@ class LocalStack:
         return Cdktf(self.outdir, {**self.client_env(), **self.synth_env()})
 
     def client_env(self) -> dict[str, str]:
-        """For terraform and the SDKs: the emulator, and the deployment's workspace."""
-        return {**client_env(self.endpoint), **({"TF_WORKSPACE": self.workspace} if self.workspace else {})}
+        return client_env(self.endpoint)
 
     def synth_env(self) -> dict[str, str]:
         """The app's settings: aimed at the emulator, no destroy protection, local or remote state."""
         if self.state_bucket:
-            backend = {"STATE_BACKEND": "s3", "STATE_BUCKET": self.state_bucket}
+            backend = {"STATE_BACKEND": "s3", "STATE_BUCKET": self.state_bucket, "RESOURCE_PREFIX": self.deployment}
         else:
             backend = {"STATE_BACKEND": "local", "STATE_LOCAL_PATH": str(self.state_file)}
         return {"EMULATOR_ENDPOINT": self.endpoint, **EMULATOR_PROFILE, **backend, **self.settings}
@@ -96,10 +95,8 @@ class LocalStack:
         return stack_dir(self.outdir)
 
     def bootstrap_state(self, log: Path | None = None) -> None:
-        """`npx cdktf deploy state-bootstrap`, in the default workspace: synthesizes both stacks and
-        creates the state bucket."""
-        env = {**client_env(self.endpoint), **self.synth_env()}
-        Cdktf(self.outdir, env, unset=("TF_WORKSPACE",)).deploy(BOOTSTRAP_STACK_NAME, {}, log=log)
+        """`npx cdktf deploy state-bootstrap`: synthesizes both stacks and creates the state bucket."""
+        self.cdktf.deploy(BOOTSTRAP_STACK_NAME, {}, log=log)
 
     def deploy(self, log: Path | None = None, on_line: OnLine = None) -> dict[str, Any]:
         """`npx cdktf deploy data-processing` onto the remote state (synthesized by bootstrap_state)."""

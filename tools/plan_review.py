@@ -422,12 +422,13 @@ def plan_failure(plan: Mapping[str, Any] | None, acting: Sequence[Mapping[str, A
 
 
 def read_plan(path: Path) -> Mapping[str, Any] | None:
-    """`terraform show -json` output, or None when there is none or it is not a plan."""
+    """`terraform show -json` output of a plan, or None when there is none or it is not a plan (a
+    state shown instead has `values`, never `planned_values`)."""
     try:
         plan = json.loads(path.read_text())
     except (OSError, ValueError):
         return None
-    return plan if isinstance(plan, dict) and "format_version" in plan else None
+    return plan if isinstance(plan, dict) and "format_version" in plan and "planned_values" in plan else None
 
 
 def read_errors(log: Path | None) -> list[str]:

@@ -179,14 +179,18 @@ class Terraform:
     def validate(self) -> dict[str, Any]:
         return json.loads(self.run("validate", "-json", check=False).stdout)
 
-    def plan(self, variables: Mapping[str, Any], plan_file: str = "plan.bin", targets: Sequence[str] = ()) -> PlanResult:
-        """`terraform plan` with -var inputs; the plan as `terraform show -json` gives it."""
+    def plan(
+        self, variables: Mapping[str, Any], plan_file: str = "plan.bin", targets: Sequence[str] = (), refresh: bool = True
+    ) -> PlanResult:
+        """`terraform plan` with -var inputs; the plan as `terraform show -json` gives it. Without
+        `refresh`, the state is taken as it stands (what the configuration changes, not drift)."""
         result = self.run(
             "plan",
             "-input=false",
             "-lock=false",
             "-json",
             f"-out={plan_file}",
+            *([] if refresh else ["-refresh=false"]),
             *self.var_args(variables),
             *(f"-target={target}" for target in targets),
             check=False,
@@ -200,6 +204,17 @@ class Terraform:
         if result.returncode == 0:
             plan = json.loads(self.run("show", "-json", plan_file).stdout)
         return PlanResult(result.returncode, diagnostics, plan)
+
+    def planned_actions(self, variables: Mapping[str, Any], refresh: bool = True) -> dict[str, str]:
+        """Each resource's planned action (create, update, replace, delete, ...; unchanged ones are
+        absent), from `terraform plan -json`'s own stream: half the time of a plan and its show."""
+        args = ["plan", "-input=false", "-lock=false", "-json", *([] if refresh else ["-refresh=false"]), *self.var_args(variables)]
+        result = self.run(*args, check=False)
+        messages = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+        errors = [m["diagnostic"] for m in messages if m.get("type") == "diagnostic" and m["diagnostic"].get("severity") == "error"]
+        if result.returncode != 0 or errors:
+            raise RuntimeError(f"terraform plan failed: {errors or result.stderr}")
+        return {m["change"]["resource"]["addr"]: m["change"]["action"] for m in messages if m.get("type") == "planned_change"}
 
     def apply(self, variables: Mapping[str, Any], targets: Sequence[str] = (), log: Path | None = None, on_line: OnLine = None) -> None:
         """`terraform apply -auto-approve`; see `_change` for `log` and `on_line`."""

@@ -1,118 +1,159 @@
 """SPEC "Parameterization": each deployment has its own state, and a plan of one deployment against
 another's state is refused before anything changes (constructs_lib/deployment_guard.py).
 
-Real plans on the emulator against a state that deployment "team-a" owns: the guard's record is
-applied alone (-target), so the state is exactly what a first apply of team-a starts with.
+Real plans on the emulator. A state that deployment "team-a" owns is made by applying the guard's
+record alone (-target): exactly what a first apply of team-a starts with (a named and an unnamed
+synth record it alike). A named synth (RESOURCE_PREFIX, as the S3 backend requires) is refused by
+ResourcePrefix's validation, in plans and destroys; the unnamed synth of experiments and tests by
+the record's postcondition.
 """
 
 from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import pytest
-from cdktf import TerraformStack, Testing
+from cdktf import TerraformStack, TerraformVariable, Testing
 
 from constructs_lib.deployment_guard import DeploymentGuard, DeploymentGuardProps
 from stacks.facts import STACK_NAME
-from tests.conftest import VALID_INPUTS
+from tests.conftest import VALID_INPUTS, run_main
 from tools.terraform_runner import Terraform
 
 OWNER = "team-a"
+BELONGS = f'This state belongs to deployment "{OWNER}" of stack {STACK_NAME}, not to "team-b" of {STACK_NAME}'
 
 
-@pytest.fixture(scope="module")
-def owned(synth, emulator, provider, tmp_path_factory):
-    """A copy of the synthesized stack whose (local, default-workspace) state deployment team-a owns."""
-    workdir = tmp_path_factory.mktemp("guard") / STACK_NAME
-    shutil.copytree(synth.stack_dir, workdir)
+def _workdir(stack_dir: Path, root: Path, emulator, provider) -> Terraform:
+    workdir = root / STACK_NAME
+    shutil.copytree(stack_dir, workdir)
     runner = Terraform(workdir, emulator.client_env(), provider)
     runner.init()
-    (record,) = synth.resources("terraform_data")
-    runner.apply({**VALID_INPUTS, "ResourcePrefix": OWNER}, targets=[f"terraform_data.{record}"])
     return runner
 
 
-def _in_workspace(runner: Terraform, workspace: str) -> Terraform:
-    return Terraform(runner.workdir, {**runner.env, "TF_WORKSPACE": workspace}, runner.provider)
+def _address(runner: Terraform, resource_type: str) -> str:
+    (name,) = json.loads((runner.workdir / "cdk.tf.json").read_text())["resource"][resource_type]
+    return f"{resource_type}.{name}"
 
 
-def _state(runner: Terraform, workspace: str = "default") -> dict:
-    path = runner.workdir / ("terraform.tfstate" if workspace == "default" else f"terraform.tfstate.d/{workspace}/terraform.tfstate")
-    return json.loads(path.read_text())
+def _state(runner: Terraform) -> dict:
+    return json.loads((runner.workdir / "terraform.tfstate").read_text())
 
 
-def _record(runner: Terraform) -> str:
-    (record,) = [f"{r['type']}.{r['name']}" for r in _state(runner)["resources"] if r["type"] == "terraform_data"]
-    return record
+def _errors(result) -> str:
+    return " ".join(" ".join(result.errors).split())
 
 
-def test_the_state_records_the_deployment_and_stack_that_own_it(owned):
-    (record,) = [r for r in _state(owned)["resources"] if r["type"] == "terraform_data"]
+@pytest.fixture(scope="module")
+def unnamed(synth, emulator, provider, tmp_path_factory):
+    """The session's unnamed synth, on a state team-a owns."""
+    runner = _workdir(synth.stack_dir, tmp_path_factory.mktemp("unnamed"), emulator, provider)
+    runner.apply({**VALID_INPUTS, "ResourcePrefix": OWNER}, targets=[_address(runner, "terraform_data")])
+    return runner
+
+
+@pytest.fixture(scope="module")
+def named(emulator, provider, tmp_path_factory):
+    """The synth named team-b, on its own (empty) state."""
+    root = tmp_path_factory.mktemp("named")
+    return _workdir(run_main(root / "cdktf.out", RESOURCE_PREFIX="team-b"), root, emulator, provider)
+
+
+def test_the_state_records_the_deployment_and_stack_that_own_it(unnamed):
+    (record,) = [r for r in _state(unnamed)["resources"] if r["type"] == "terraform_data"]
     assert record["instances"][0]["attributes"]["input"]["value"] == {"deployment": OWNER, "stack": STACK_NAME}
 
 
-def test_a_plan_of_another_deployment_against_this_state_is_refused_and_names_its_owner(owned):
-    before = _state(owned)
-    # The whole plan, as a user runs it: the other tests here target the record, which alone decides.
-    result = owned.plan({**VALID_INPUTS, "ResourcePrefix": "team-b"}, plan_file="other.plan")
+def test_an_unnamed_synth_refuses_a_plan_of_another_deployment_against_this_state(unnamed):
+    before = _state(unnamed)
+    # The record alone decides (its postcondition): the named synths below plan the whole stack.
+    result = unnamed.plan(
+        {**VALID_INPUTS, "ResourcePrefix": "team-b"}, plan_file="other.plan", targets=[_address(unnamed, "terraform_data")]
+    )
     assert result.returncode != 0 and result.plan is None
-    (error,) = [e for e in result.errors if "belongs to" in e]
-    assert f'This state belongs to deployment "{OWNER}" of {STACK_NAME}, not "team-b"' in error
-    assert "export TF_WORKSPACE=team-b" in error
-    assert _state(owned) == before
+    assert BELONGS in _errors(result) and "RESOURCE_PREFIX=team-b npx cdktf deploy data-processing" in _errors(result)
+    assert _state(unnamed) == before
+    owner = unnamed.plan({**VALID_INPUTS, "ResourcePrefix": OWNER}, plan_file="owner.plan", targets=[_address(unnamed, "terraform_data")])
+    assert owner.returncode == 0, owner.errors
 
 
-def test_the_owning_deployment_plans_against_its_state(owned):
-    result = owned.plan({**VALID_INPUTS, "ResourcePrefix": OWNER}, plan_file="owner.plan", targets=[_record(owned)])
-    assert result.returncode == 0, result.errors
-    (record,) = [c for c in result.plan["resource_changes"] if c["type"] == "terraform_data"]
-    assert record["change"]["actions"] == ["no-op"]
+def test_a_named_synth_plans_only_its_own_deployment(named):
+    """The synth for team-b refuses any other ResourcePrefix, even on an empty state, and plans its own."""
+    table = _address(named, "aws_dynamodb_table")
+    refused = named.plan({**VALID_INPUTS, "ResourcePrefix": OWNER}, plan_file="other.plan", targets=[table])
+    assert refused.returncode != 0
+    assert f'deployment "team-b" of stack {STACK_NAME}, not to "{OWNER}" of {STACK_NAME}' in _errors(refused)
+    own = named.plan(VALID_INPUTS, plan_file="own.plan", targets=[table])
+    assert own.returncode == 0, own.errors
 
 
-def test_a_second_deployment_in_its_own_workspace_plans_only_creates_named_after_it(owned):
-    second = _in_workspace(owned, "team-b")
-    result = second.plan(VALID_INPUTS, plan_file="second.plan")
+def test_another_deployments_synth_can_neither_plan_nor_destroy_this_state(unnamed, named):
+    """team-b's synth pointed at team-a's state (a copied state file, a hand-set STATE_KEY)."""
+    shutil.copy(unnamed.workdir / "terraform.tfstate", named.workdir / "terraform.tfstate")
+    try:
+        before = _state(named)
+        plan = named.plan(VALID_INPUTS, plan_file="intrude.plan", targets=[_address(named, "aws_dynamodb_table")])
+        assert plan.returncode != 0 and BELONGS in _errors(plan)
+        destroy = named.run("plan", "-destroy", "-input=false", "-no-color", *named.var_args(VALID_INPUTS), check=False)
+        assert destroy.returncode == 1 and BELONGS in " ".join(destroy.stderr.split()), destroy.stderr
+        assert _state(named) == before
+    finally:
+        (named.workdir / "terraform.tfstate").unlink()
+
+
+def test_a_second_deployment_plans_only_creates_named_after_it(named):
+    """team-b's synth on its own (empty) state: the whole stack, created, nothing of team-a touched."""
+    result = named.plan(VALID_INPUTS, plan_file="second.plan")
     assert result.returncode == 0, result.errors
     actions = {tuple(c["change"]["actions"]) for c in result.plan["resource_changes"] if c["mode"] == "managed"}
     assert actions == {("create",)}
     (table,) = [c for c in result.plan["resource_changes"] if c["type"] == "aws_dynamodb_table"]
     assert table["change"]["after"]["name"] == "team-b-items"
-    assert _state(owned)["resources"]  # the first deployment's state is untouched
 
 
-def test_a_state_another_stack_wrote_is_refused(owned):
-    """A state of this project's other stack (or one copied by hand) under this stack's workspace."""
-    state = _state(owned)
+def test_a_state_another_stack_wrote_is_refused(unnamed):
+    """A state of this project's other stack (state-bootstrap records itself the same way)."""
+    state = _state(unnamed)
     for resource in state["resources"]:
         if resource["type"] == "terraform_data":
             for key in ("input", "output"):
-                resource["instances"][0]["attributes"][key]["value"] = {"deployment": "foreign", "stack": "state-bootstrap"}
-    target = owned.workdir / "terraform.tfstate.d" / "foreign" / "terraform.tfstate"
-    target.parent.mkdir(parents=True)
-    target.write_text(json.dumps(state))
-    result = _in_workspace(owned, "foreign").plan(VALID_INPUTS, plan_file="foreign.plan", targets=[_record(owned)])
-    assert result.returncode != 0
-    assert any('This state holds stack "state-bootstrap", not data-processing' in e for e in result.errors), result.errors
-
-
-def _guard(named_workspace_required: bool) -> dict:
-    stack = TerraformStack(Testing.app(), "guarded")
-    props = DeploymentGuardProps(
-        stack="guarded", deployment="team-a", workspace="${terraform.workspace}", named_workspace_required=named_workspace_required
+                resource["instances"][0]["attributes"][key]["value"] = {"deployment": OWNER, "stack": "state-bootstrap"}
+    foreign = Terraform(unnamed.workdir, unnamed.env, unnamed.provider)
+    (unnamed.workdir / "foreign.tfstate").write_text(json.dumps(state))
+    result = foreign.run(
+        "plan",
+        "-input=false",
+        "-no-color",
+        "-state=foreign.tfstate",
+        f"-target={_address(unnamed, 'terraform_data')}",
+        *foreign.var_args({**VALID_INPUTS, "ResourcePrefix": OWNER}),
+        check=False,
     )
-    DeploymentGuard(stack, "deployment", props)
-    (record,) = json.loads(Testing.synth(stack))["resource"]["terraform_data"].values()
-    return record
+    assert result.returncode == 1
+    assert f'deployment "{OWNER}" of stack state-bootstrap, not to "{OWNER}" of {STACK_NAME}' in " ".join(result.stderr.split()), (
+        result.stderr
+    )
 
 
-def test_shared_state_refuses_the_default_workspace_and_the_stack_asks_for_it_with_s3_only(synth):
-    """With the S3 backend every deployment is planned in its own workspace (the e2e test plans it);
-    the local backend (experiments, tests) keeps one deployment in the default workspace."""
-    (precondition,) = _guard(named_workspace_required=True)["lifecycle"]["precondition"]
-    assert '!= "default")}' in precondition["condition"]
-    assert "export TF_WORKSPACE=<name>" in precondition["error_message"]
-    assert "precondition" not in _guard(named_workspace_required=False)["lifecycle"]
-    # The stack: S3 asks for it (stacks/data_processing_stack.py), the session's local synth does not.
-    (local_record,) = synth.resources("terraform_data").values()
-    assert "precondition" not in local_record["lifecycle"] and local_record["lifecycle"]["ignore_changes"] == ["input"]
+def _guard_alone(deployment: str | None) -> dict:
+    stack = TerraformStack(Testing.app(), "guarded")
+    variable = TerraformVariable(stack, "ResourcePrefix", type="string")
+    DeploymentGuard(stack, "deployment", DeploymentGuardProps(stack="guarded", variable=variable, deployment=deployment))
+    return json.loads(Testing.synth(stack))
+
+
+def test_a_named_deployment_is_checked_by_the_variable_and_an_unnamed_one_by_the_record():
+    """A variable's validation is evaluated by destroy too; a postcondition is not."""
+    named = _guard_alone("team-a")
+    (record,) = named["resource"]["terraform_data"].values()
+    assert record["input"] == {"stack": "guarded", "deployment": "team-a"} and "postcondition" not in record["lifecycle"]
+    (check,) = named["variable"]["ResourcePrefix"]["validation"]
+    assert "var.ResourcePrefix" in check["condition"] and "input.deployment" in check["condition"]
+    unnamed = _guard_alone(None)
+    (record,) = unnamed["resource"]["terraform_data"].values()
+    assert record["input"]["deployment"] == "${var.ResourcePrefix}" and record["lifecycle"]["ignore_changes"] == ["input"]
+    (check,) = record["lifecycle"]["postcondition"]
+    assert "self.input.deployment" in check["condition"] and "validation" not in unnamed["variable"]["ResourcePrefix"]

@@ -60,8 +60,6 @@ def variables_only(synth, tmp_path_factory) -> Terraform:
     document = {
         "terraform": {"required_version": synth.json["terraform"]["required_version"]},
         "variable": synth.json["variable"],
-        # ResourcePrefix's validations read the workspace (a local of its own).
-        "locals": synth.json["locals"],
     }
     (workdir / "variables.tf.json").write_text(json.dumps(document))
     runner = Terraform(workdir, {})
@@ -104,33 +102,6 @@ def test_the_variables_only_configuration_accepts_valid_input(variables_only):
     # Else every "refused" above could be a configuration that refuses everything.
     result = variables_only.plan(VALID_INPUTS, plan_file="valid-variables.plan")
     assert result.returncode == 0, result.errors
-
-
-WORKSPACE_MISMATCH = 'ResourcePrefix "team-c" is not the deployment of workspace "team-b"'
-
-
-@pytest.mark.parametrize(
-    ("workspace", "prefix", "message"),
-    [
-        ("Team_B", None, PREFIX_CHARS),  # the workspace's name is the prefix, and it is judged as one
-        ("tb", None, PREFIX_LENGTH),
-        ("team-b", "team-c", WORKSPACE_MISMATCH),
-    ],
-)
-def test_a_workspace_gives_the_prefix_and_a_different_one_is_refused(variables_only, workspace, prefix, message):
-    runner = Terraform(variables_only.workdir, {"TF_WORKSPACE": workspace})
-    inputs = {**VALID_INPUTS, **({"ResourcePrefix": prefix} if prefix else {})}
-    result = runner.plan(inputs, plan_file=f"workspace-{workspace}.plan")
-    assert result.returncode != 0
-    assert any(message in error for error in result.errors), result.errors
-    if prefix:
-        assert any("export TF_WORKSPACE=team-c" in error for error in result.errors), result.errors
-
-
-def test_a_workspace_named_as_a_valid_prefix_needs_no_resource_prefix(variables_only):
-    for inputs in (VALID_INPUTS, {**VALID_INPUTS, "ResourcePrefix": "team-b"}):
-        result = Terraform(variables_only.workdir, {"TF_WORKSPACE": "team-b"}).plan(inputs, plan_file="workspace-ok.plan")
-        assert result.returncode == 0, result.errors
 
 
 def test_the_whole_stack_refuses_a_bad_value_before_planning_anything(terraform):

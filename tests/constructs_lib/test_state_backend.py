@@ -12,7 +12,10 @@ import pytest
 from cdktf import TerraformStack, Testing
 
 from constructs_lib.state_backend import StateBackendProps, apply_state_backend
-from stacks.settings import MISSING_STATE_BUCKET, PROJECT_ROOT, SettingsError, StackSettings
+from stacks.settings import MISSING_DEPLOYMENT, MISSING_STATE_BUCKET, PROJECT_ROOT, SettingsError, StackSettings
+
+# An S3 backend's settings, with the deployment they need named.
+NAMED = {"STATE_BUCKET": "acme-state", "RESOURCE_PREFIX": "team-a"}
 
 
 def _terraform_block(props: StateBackendProps) -> dict:
@@ -35,23 +38,35 @@ def test_remote_state_is_an_encrypted_s3_backend_with_a_lock_file():
     assert block["required_version"] == ">= 1.10"
 
 
-def test_each_deployment_of_the_stack_has_its_own_state_object_in_its_workspace(locked_out):
-    """s3://<bucket>/data-processing/<workspace>/terraform.tfstate: the workspace is the deployment;
-    the shared state refuses the default workspace (tests/constructs_lib/test_deployment_guard.py)."""
+def test_each_deployment_has_its_own_state_object_named_after_it(locked_out):
+    """s3://<bucket>/data-processing/<RESOURCE_PREFIX>/terraform.tfstate, and the synth's ResourcePrefix."""
     stack_dir, _ = locked_out
     document = json.loads((stack_dir / "cdk.tf.json").read_text())
-    backend = document["terraform"]["backend"]["s3"]
-    assert (backend["workspace_key_prefix"], backend["key"]) == ("data-processing", "terraform.tfstate")
-    (record,) = document["resource"]["terraform_data"].values()
-    assert [p["condition"] for p in record["lifecycle"]["precondition"]] == ['${(local.workspace != "default")}']
+    assert document["terraform"]["backend"]["s3"]["key"] == "data-processing/team-a/terraform.tfstate"
+    assert document["variable"]["ResourcePrefix"]["default"] == "team-a"
+
+
+def test_the_s3_backend_needs_the_deployment_named_and_judges_the_name_at_synth():
+    s3 = {"STATE_BUCKET": "acme-state"}
+    with pytest.raises(SettingsError) as refused:
+        StackSettings.load(lambda key: None, environ=s3)
+    assert str(refused.value) == MISSING_DEPLOYMENT and "RESOURCE_PREFIX" in str(refused.value)
+    assert StackSettings.load({"resourcePrefix": "team-b"}.get, environ=s3).backend.key == "data-processing/team-b/terraform.tfstate"
+    explicit = StackSettings.load(lambda key: None, environ={**s3, "RESOURCE_PREFIX": "team-b", "STATE_KEY": "old/terraform.tfstate"})
+    assert (explicit.deployment, explicit.backend.key) == ("team-b", "old/terraform.tfstate")
+    for bad in ("Team-B", "ab", "team-", "xn--team", "t" * 46):
+        with pytest.raises(SettingsError, match="is not a valid ResourcePrefix"):
+            StackSettings.load(lambda key: None, environ={**s3, "RESOURCE_PREFIX": bad})
+    # The local backend (experiments, tests) may leave it unnamed.
+    assert StackSettings.load(lambda key: None, environ={"STATE_BACKEND": "local"}).deployment is None
 
 
 def test_locking_is_a_setting_on_by_default():
-    assert StackSettings.load(lambda key: None, environ={"STATE_BUCKET": "acme-state"}).backend.use_lockfile is True
-    settings = StackSettings.load({"stateLockfile": False}.get, environ={"STATE_BUCKET": "acme-state"})
+    assert StackSettings.load(lambda key: None, environ=NAMED).backend.use_lockfile is True
+    settings = StackSettings.load({"stateLockfile": False}.get, environ=NAMED)
     assert "use_lockfile" not in _terraform_block(settings.backend)["backend"]["s3"]
     with pytest.raises(SettingsError, match="STATE_LOCKFILE must be true or false"):
-        StackSettings.load(lambda key: None, environ={"STATE_BUCKET": "acme-state", "STATE_LOCKFILE": "yes"})
+        StackSettings.load(lambda key: None, environ={**NAMED, "STATE_LOCKFILE": "yes"})
 
 
 def test_local_backend_for_experiments_and_tests():
@@ -59,7 +74,7 @@ def test_local_backend_for_experiments_and_tests():
 
 
 def test_backend_settings_come_from_environment_then_context_then_defaults():
-    context = {"stateBucket": "from-context", "stateKey": "ctx/key.tfstate"}
+    context = {"stateBucket": "from-context", "stateKey": "ctx/key.tfstate", "resourcePrefix": "team-a"}
     defaults = StackSettings.load(context.get, environ={}).backend
     assert (defaults.kind, defaults.bucket, defaults.key, defaults.region) == (
         "s3",
@@ -67,7 +82,9 @@ def test_backend_settings_come_from_environment_then_context_then_defaults():
         "ctx/key.tfstate",
         "us-east-1",
     )
-    assert StackSettings.load(lambda key: None, environ={"STATE_BUCKET": "bucket-b"}).backend.key == "terraform.tfstate"
+    assert StackSettings.load(lambda key: None, environ={"STATE_BUCKET": "bucket-b", "RESOURCE_PREFIX": "bbb"}).backend.key == (
+        "data-processing/bbb/terraform.tfstate"
+    )
     from_env = StackSettings.load(context.get, environ={"STATE_BUCKET": "from-env", "STATE_BACKEND": "local"}).backend
     assert (from_env.bucket, from_env.key, from_env.kind) == ("from-env", "ctx/key.tfstate", "local")
 
@@ -90,7 +107,7 @@ def test_a_state_bucket_name_s3_would_refuse_is_refused_at_synth(name):
 
 
 def test_blank_settings_count_as_unset_and_the_backend_kind_is_checked():
-    assert StackSettings.load(lambda key: None, environ={"STATE_BUCKET": " acme-state "}).backend.bucket == "acme-state"
+    assert StackSettings.load(lambda key: None, environ={**NAMED, "STATE_BUCKET": " acme-state "}).backend.bucket == "acme-state"
     with pytest.raises(SettingsError, match="needs a bucket of your own"):
         StackSettings.load(lambda key: None, environ={"STATE_BUCKET": "   "})
     assert StackSettings.load(lambda key: None, environ={"STATE_BACKEND": "LOCAL"}).backend.kind == "local"
@@ -159,9 +176,8 @@ def locked_out(tmp_path_factory):
             "AWS_ACCESS_KEY_ID": key["AccessKeyId"],
             "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"],
             "AWS_SESSION_TOKEN": "",
-            "TF_WORKSPACE": "team-a",
         }
-        stack_dir = run_main(root / "cdktf.out", STATE_BACKEND="s3", STATE_BUCKET="acme-state")
+        stack_dir = run_main(root / "cdktf.out", STATE_BACKEND="s3", STATE_BUCKET="acme-state", RESOURCE_PREFIX="team-a")
         yield stack_dir, env
 
 

@@ -1,6 +1,6 @@
 """End to end on the emulator, by the README's commands: `npx cdktf deploy state-bootstrap` creates
 the state bucket, `npx cdktf deploy data-processing` deploys with non-default inputs onto the S3
-backend, in the workspace named after the deployment, while a second engineer's plan and apply
+backend, under the deployment's own state key, while a second engineer's plan and apply
 are refused by the state lock. Then every required property is read back through the AWS API, the
 local API (tools/local_api.py) is called over HTTP as a client calls the deployed one, a stale
 lock is recovered, a broken state is restored from its previous version, the re-plan is clean,
@@ -37,7 +37,7 @@ INPUTS = {
 # tests/constructs_lib/test_api.py).
 QUOTA = 12
 PREFIX = INPUTS["ResourcePrefix"]
-# The deployment is named by its workspace alone: ResourcePrefix is left unset and follows it.
+# The deployment is named by the synth (RESOURCE_PREFIX): ResourcePrefix is left unset and defaults to it.
 DEPLOY_INPUTS = {name: value for name, value in INPUTS.items() if name != "ResourcePrefix"}
 STATE_BUCKET = "tfstate-e2e-123456789012"
 TAG = {"Key": "Environment", "Value": "Production"}
@@ -82,20 +82,18 @@ class Deployment:
     outputs: dict[str, Any]
     # What a second engineer's terraform said while the deploy held the state lock: command -> (exit code, output).
     concurrent: dict[str, tuple[int, str]]
-    # Plans the shared state refuses before anything changes (_refusals): case -> (exit code, errors).
-    refusals: dict[str, tuple[int, list[str]]]
+    # Commands for another deployment, refused before anything changes (_refusals): case -> (exit code, output).
+    refusals: dict[str, tuple[int, str]]
 
 
-def _refusals(engineer: Terraform) -> dict[str, tuple[int, list[str]]]:
-    """A plan that names no deployment (the default workspace), and one for another deployment in
-    this deployment's workspace (-lock=false: they run while the deploy holds the lock)."""
-    (record,) = json.loads((engineer.workdir / "cdk.tf.json").read_text())["resource"]["terraform_data"]
-    unnamed = Terraform(engineer.workdir, {k: v for k, v in engineer.env.items() if k != "TF_WORKSPACE"})
-    plans = {
-        "no deployment named": unnamed.plan(DEPLOY_INPUTS, plan_file="unnamed.plan", targets=[f"terraform_data.{record}"]),
-        "another deployment": engineer.plan({**DEPLOY_INPUTS, "ResourcePrefix": "someone-else"}, plan_file="other.plan"),
-    }
-    return {case: (result.returncode, result.errors) for case, result in plans.items()}
+def _refusals(engineer: Terraform) -> dict[str, tuple[int, str]]:
+    """A plan of this synth for another deployment. It targets the table (which names the deployment,
+    so Terraform judges ResourcePrefix) to stay short, and takes no lock: it runs while the deploy
+    holds it. (A destroy is refused the same way: tests/constructs_lib/test_deployment_guard.py.)"""
+    (table,) = json.loads((engineer.workdir / "cdk.tf.json").read_text())["resource"]["aws_dynamodb_table"]
+    other = [*engineer.var_args({**DEPLOY_INPUTS, "ResourcePrefix": "someone-else"}), f"-target=aws_dynamodb_table.{table}"]
+    results = {"a plan for another deployment": engineer.run("plan", "-input=false", "-no-color", "-lock=false", *other, check=False)}
+    return {case: (result.returncode, " ".join((result.stdout + result.stderr).split())) for case, result in results.items()}
 
 
 @pytest.fixture(scope="module")
@@ -108,7 +106,7 @@ def chain(tmp_path_factory):
             variables=dict(DEPLOY_INPUTS),
             settings={"API_REQUESTS_PER_DAY": str(QUOTA)},
             state_bucket=STATE_BUCKET,
-            workspace=PREFIX,
+            deployment=PREFIX,
         )
         s3 = stack.boto3("s3")
         with ThreadPoolExecutor(2) as pool:
@@ -120,8 +118,8 @@ def chain(tmp_path_factory):
             deploy_log = root / "deploy.log"
             deploying = pool.submit(stack.deploy, deploy_log)
             # Once the deploy holds the lock and has planned (its apply then mostly waits on AWS for
-            # about a minute): a second engineer with the same synth, initialised now that the
-            # deployment's workspace exists, and the shared state's refusals.
+            # about a minute): a second engineer with the same synth, and its refusals of another
+            # deployment.
             _wait_until(lambda: deploying.done() or "Creating..." in _text(deploy_log), "the deploy's apply")
             assert _exists(s3, stack.state_key + ".tflock"), "the deploy is applying without the state lock"
             second = Terraform(root / "second-engineer", stack.client_env())
@@ -202,11 +200,11 @@ def test_a_concurrent_plan_and_apply_are_refused_by_the_lock_and_the_state_stays
     assert _addresses(versions[-1]["state"]) == {f"{kind}.{name}" for kind, named in synthesized.items() for name in named}
 
 
-def test_the_shared_state_refuses_a_command_that_names_no_deployment_or_another(chain):
-    (code, unnamed), (other_code, other) = chain.refusals["no deployment named"], chain.refusals["another deployment"]
-    assert code != 0 and other_code != 0
-    assert any("the default workspace holds none" in e and "export TF_WORKSPACE=<name>" in e for e in unnamed), unnamed
-    assert any(f'ResourcePrefix "someone-else" is not the deployment of workspace "{PREFIX}"' in e for e in other), other
+def test_this_deployments_synth_refuses_to_plan_another_deployment(chain):
+    for case, (returncode, output) in chain.refusals.items():
+        assert returncode == 1, (case, output)
+        assert f'This state belongs to deployment "{PREFIX}" of stack data-processing, not to "someone-else"' in output, (case, output)
+        assert "RESOURCE_PREFIX=someone-else npx cdktf deploy data-processing" in output, (case, output)
 
 
 def test_bucket_has_object_lock_versioning_encryption_and_no_public_access(aws, outputs):

@@ -113,7 +113,7 @@ def _as_untargeted(plan):
 
 def _plan_file(path, fragment):
     """A hand-made plan fragment written as `terraform show -json` writes a plan."""
-    path.write_text(json.dumps({"format_version": "1.2", **fragment}))
+    path.write_text(json.dumps({"format_version": "1.2", "planned_values": {}, **fragment}))
     return path
 
 
@@ -331,7 +331,7 @@ def test_a_plan_terraform_could_not_finish_reads_as_failed_never_as_no_changes(w
         assert main([str(plan_file), "--log", str(log), *argv]) == 4
         markdown = capsys.readouterr().out
         assert markdown.startswith("## Terraform plan review\n\n### :x: The plan failed: Terraform stopped with errors")
-        assert 'This state belongs to deployment "dataproc" of data-processing, not\n"someone-else"' in markdown
+        assert 'This state belongs to deployment "dataproc" of stack data-processing, not' in markdown
         for claim in ("No risks flagged", "0 to change", "No changes", "### Changes"):
             assert claim not in markdown
     assert main([str(plan_file), "--log", str(log), "--format", "drift", "--fail-on-drift"]) == 4
@@ -362,6 +362,17 @@ def _empty(path):
 def _text(path, text):
     path.write_text(text)
     return path
+
+
+def test_a_failed_plan_command_or_a_state_is_never_reviewed_as_a_plan(tmp_path, capsys):
+    """A plan file left from an earlier run beside a failed plan command, and a state shown in
+    place of a plan (`terraform show -json` without a plan file), are failed plans too."""
+    clean = _plan_file(tmp_path / "clean.json", {"complete": True, "applyable": False, "resource_changes": []})
+    assert main([str(clean)]) == 0 and "No changes." in capsys.readouterr().out
+    assert main([str(clean), "--plan-exit-code", "1"]) == 4
+    assert "### :x: The plan failed: `terraform plan` exited with 1" in capsys.readouterr().out
+    state = _text(tmp_path / "state.json", json.dumps({"format_version": "1.0", "terraform_version": "1.11.4", "values": {}}))
+    assert main([str(state)]) == 4 and "Terraform wrote no plan" in capsys.readouterr().out
 
 
 def test_incomplete_and_unapplyable_plans_are_failed_plans_and_no_changes_is_not(tmp_path, capsys):

@@ -307,6 +307,8 @@ def test_a_waf_association_removed_is_flagged(weakened_review):
 def test_waf_rules_let_through_and_a_default_action_from_block_to_allow_are_flagged(weakened_review):
     assert _flags(weakened_review, "aws_wafv2_web_acl.api") == [
         ("exposure", "WAF rules no longer block: `Common/SizeRestrictions_BODY`, `Embargo`"),
+        # The geo rule set to count: the country it refused is named.
+        ("exposure", "callers from `KP` are no longer blocked"),
         ("exposure", "the web ACL's default action changes from block to allow"),
     ]
 
