@@ -14,7 +14,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import jsii
-from cdktf import IResolveContext, IStringProducer, ITerraformDependable, Lazy, TerraformResource, TerraformResourceLifecycle
+from cdktf import (
+    IResolveContext,
+    IStringProducer,
+    ITerraformDependable,
+    Lazy,
+    TerraformResource,
+    TerraformResourceLifecycle,
+    TerraformStack,
+)
 from cdktf_cdktf_provider_aws.api_gateway_api_key import ApiGatewayApiKey
 from cdktf_cdktf_provider_aws.api_gateway_deployment import ApiGatewayDeployment
 from cdktf_cdktf_provider_aws.api_gateway_gateway_response import ApiGatewayGatewayResponse
@@ -44,6 +52,8 @@ from cdktf_cdktf_provider_aws.lambda_function import LambdaFunction
 from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
 from cdktf_cdktf_provider_aws.wafv2_web_acl_association import Wafv2WebAclAssociation
 from constructs import Construct
+
+from constructs_lib.api_snapshot import NOT_SNAPSHOTTED, configures_the_api
 
 # One JSON object per request; field names follow $context variables.
 ACCESS_LOG_FORMAT = json.dumps(
@@ -86,43 +96,32 @@ def request_schema(id_rule: Mapping[str, Any]) -> str:
     )
 
 
-# What an API Gateway deployment snapshots of its REST API: a change to any of these reaches the
-# stage only through a new deployment (an update in place changes the REST API, not the deployment
-# the stage serves).
-SNAPSHOTTED_TYPES = frozenset(
-    {
-        "aws_api_gateway_rest_api",
-        "aws_api_gateway_resource",
-        "aws_api_gateway_method",
-        "aws_api_gateway_method_response",
-        "aws_api_gateway_integration",
-        "aws_api_gateway_integration_response",
-        "aws_api_gateway_model",
-        "aws_api_gateway_request_validator",
-        "aws_api_gateway_gateway_response",
-        "aws_api_gateway_authorizer",
-    }
-)
-# Attributes of those that no deployment serves: a tag change must not redeploy.
-NOT_SNAPSHOTTED = ("tags", "tags_all")
-
-
 @jsii.implements(IStringProducer)
 class _SnapshotDigest:
-    """The deployment's trigger: a digest of every attribute (but tags) of every resource of the API
-    that a deployment snapshots, found in the construct when it synthesizes, so a resource added
-    to the API later is covered without being listed. Whole objects, not ids, because an update in
-    place keeps the id (the provider's documentation warns that id-only triggers miss such
-    changes); a new deployment follows each change."""
+    """The deployment's trigger: a digest of every attribute (but tags) of the REST API and of every
+    resource in the stack that names it (its `rest_api_id`), found when the stack synthesizes, so a
+    resource added later, in this construct or beside it, is covered without being listed. Whole
+    objects, not ids, because an update in place keeps the id (the provider's documentation warns
+    that id-only triggers miss such changes). Referencing the objects also orders the deployment
+    after them. A removed resource is the exception: see docs/security.md, "Changes that reach the
+    live API"."""
 
-    def __init__(self, api: Construct) -> None:
+    def __init__(self, api: Construct, rest_api: ApiGatewayRestApi) -> None:
         self.api = api
+        self.rest_api = rest_api
 
     def produce(self, context: IResolveContext) -> str:
+        stack = TerraformStack.of(self.api)
+        # Each read of an attribute is a token of its own: compared as the expressions they resolve to.
+        api_id = context.resolve(self.rest_api.id)
         snapshotted = sorted(
             f"{child.terraform_resource_type}.{child.friendly_unique_id}"
-            for child in self.api.node.find_all()
-            if isinstance(child, TerraformResource) and child.terraform_resource_type in SNAPSHOTTED_TYPES
+            for child in stack.node.find_all()
+            if isinstance(child, TerraformResource)
+            and (
+                child is self.rest_api
+                or configures_the_api(child.terraform_resource_type, context.resolve(getattr(child, "rest_api_id_input", None)), api_id)
+            )
         )
         skipped = json.dumps(list(NOT_SNAPSHOTTED))
         # As the provider reads them back, or the first plan after every apply would plan a new
@@ -221,7 +220,7 @@ class ProcessApi(Construct):
             request_models={"application/json": model.name},
             request_validator_id=validator.id,
         )
-        integration = ApiGatewayIntegration(
+        ApiGatewayIntegration(
             self,
             "integration",
             rest_api_id=self.rest_api.id,
@@ -246,9 +245,8 @@ class ProcessApi(Construct):
             "deployment",
             rest_api_id=self.rest_api.id,
             # A new deployment whenever anything it snapshots changes; the stage then moves to it.
-            triggers={"redeployment": Lazy.string_value(_SnapshotDigest(self))},
+            triggers={"redeployment": Lazy.string_value(_SnapshotDigest(self, self.rest_api))},
             lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
-            depends_on=[self.method, integration],
         )
         self.access_logs = CloudwatchLogGroup(
             self,

@@ -21,7 +21,8 @@ Kinds and what each flags:
   or an account; a WAF association or a distribution's web ACL removed; WAF rules that stop
   blocking (a rule's action to count or allow, a rule group to count, a rule inside a managed
   group overridden to count or allow); countries a web ACL or a distribution stops refusing; a
-  web ACL inspecting less of request bodies; a web ACL's default action from block to allow.
+  web ACL inspecting less of request bodies; a web ACL's default action from block to allow; a
+  method, route, response or other part of a REST API deleted (the live stage keeps serving it).
 - protection: deletion protection or point-in-time recovery switched off; `force_destroy`
   switched on for a bucket; versioning suspended or removed; Object Lock retention removed or
   shortened (days or years), or COMPLIANCE → GOVERNANCE; a table's KMS encryption switched off or
@@ -47,6 +48,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from constructs_lib.api_snapshot import snapshotted
 from stacks.facts import REQUIRED_TAGS
 
 KINDS = ("stateful", "iam", "exposure", "protection", "alerting", "tags")
@@ -452,6 +454,18 @@ def _api_method(c: _Change) -> Iterator[Risk]:
         )
 
 
+def _api_snapshot_deleted(c: _Change) -> Iterator[Risk]:
+    """The apply deploys the API before it deletes what was removed from it (create_before_destroy),
+    so the stage's new snapshot still holds the removed method, route or response."""
+    if c.action == "delete" and c.before.get("rest_api_id") and snapshotted(c.type):
+        yield Risk(
+            "exposure",
+            c.address,
+            "removed from the API, but the live stage keeps serving it until a deployment made after this apply "
+            '(docs/security.md, "Changes that reach the live API")',
+        )
+
+
 def _distribution(c: _Change) -> Iterator[Risk]:
     behaviors = _blocks(c.after.get("default_cache_behavior")) + _blocks(c.after.get("ordered_cache_behavior"))
     if any(b.get("viewer_protocol_policy") == "allow-all" for b in behaviors):
@@ -509,6 +523,7 @@ _EXPOSURE_BY_TYPE: dict[str, Callable[[_Change], Iterator[Risk]]] = {
 def _exposure(c: _Change) -> Iterator[Risk]:
     if c.type in _EXPOSURE_BY_TYPE:
         yield from _EXPOSURE_BY_TYPE[c.type](c)
+    yield from _api_snapshot_deleted(c)
     yield from _open_to_anyone(c)
     yield from _lambda_permission(c)
 

@@ -1,6 +1,6 @@
 """Every change an API Gateway deployment snapshots reaches the live stage (constructs_lib/api.py):
-the deployment's trigger digests every attribute of every snapshotted resource of the API, so a
-change to any of them plans a new deployment, and a change elsewhere plans none.
+the deployment's trigger digests every attribute of every resource of the stack that configures
+the API, so a change to any of them plans a new deployment, and a change elsewhere plans none.
 
 The API construct alone, applied on the emulator once per case, each copy in front of a function
 of its own; then one real plan in which each copy carries exactly one change (so each copy's
@@ -16,11 +16,14 @@ from pathlib import Path
 
 import pytest
 from cdktf import App, LocalBackend, TerraformStack
+from cdktf_cdktf_provider_aws.api_gateway_method import ApiGatewayMethod
 from cdktf_cdktf_provider_aws.api_gateway_resource import ApiGatewayResource
+from cdktf_cdktf_provider_aws.api_gateway_rest_api_policy import ApiGatewayRestApiPolicy
 from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.lambda_function import LambdaFunction
 
-from constructs_lib.api import SNAPSHOTTED_TYPES, ProcessApi, ProcessApiProps
+from constructs_lib.api import ProcessApi, ProcessApiProps
+from constructs_lib.api_snapshot import snapshotted
 from constructs_lib.aws_provider import ProviderProps, aws_provider
 from stacks.facts import REGION
 from stacks.handler_contract import HandlerContract
@@ -45,7 +48,9 @@ SNAPSHOTTED_CHANGES = {
 # Copies whose changes no deployment serves, or none at all.
 UNRELATED = "unrelated"
 UNCHANGED = "unchanged"
-COPIES = (*SNAPSHOTTED_CHANGES, UNRELATED, UNCHANGED)
+# A copy whose gateway response is removed: redeployed, though before the deletion (docs/security.md).
+REMOVED = "removed"
+COPIES = (*SNAPSHOTTED_CHANGES, UNRELATED, UNCHANGED, REMOVED)
 
 
 def _package(outdir: Path) -> Path:
@@ -58,8 +63,9 @@ def _package(outdir: Path) -> Path:
     return package
 
 
-def _api_stack(outdir: Path, endpoint: str, copies: tuple[str, ...] = COPIES, extra_resource: bool = False) -> dict:
-    """The API construct's Terraform JSON, once per copy, each with a function to invoke."""
+def _api_stack(outdir: Path, endpoint: str, copies: tuple[str, ...] = COPIES, added_beside: bool = False) -> dict:
+    """The API construct's Terraform JSON, once per copy, each with a function to invoke; with
+    `added_beside`, a route and a resource policy added to the first copy's API from the stack."""
     app = App(outdir=str(outdir / "cdktf.out"))
     stack = TerraformStack(app, "api")
     LocalBackend(stack, path="terraform.tfstate")
@@ -88,10 +94,14 @@ def _api_stack(outdir: Path, endpoint: str, copies: tuple[str, ...] = COPIES, ex
                 logging_account=role,
             ),
         )
-        if extra_resource:
-            ApiGatewayResource(
-                api, "later-resource", rest_api_id=api.rest_api.id, parent_id=api.rest_api.root_resource_id, path_part="later"
+        if added_beside and copy == copies[0]:
+            later = ApiGatewayResource(
+                stack, "later-resource", rest_api_id=api.rest_api.id, parent_id=api.rest_api.root_resource_id, path_part="later"
             )
+            ApiGatewayMethod(
+                stack, "later-method", rest_api_id=api.rest_api.id, resource_id=later.id, http_method="GET", authorization="NONE"
+            )
+            ApiGatewayRestApiPolicy(stack, "later-policy", rest_api_id=api.rest_api.id, policy=json.dumps(TRUST))
     app.synth()
     return json.loads((outdir / "cdktf.out" / "stacks" / "api" / "cdk.tf.json").read_text())
 
@@ -122,6 +132,11 @@ def planned(emulator, provider, tmp_path_factory):
         _of(edited, copy, resource_type)[1].update(attributes)
     _of(edited, UNRELATED, "aws_api_gateway_rest_api")[1]["tags"] = {"CostCentre": "42"}
     _of(edited, UNRELATED, "aws_lambda_function")[1]["memory_size"] = 512
+    # As a synth without the gateway response writes it: gone, and out of its deployment's trigger.
+    removed, _ = _of(edited, REMOVED, "aws_api_gateway_gateway_response")
+    del edited["resource"]["aws_api_gateway_gateway_response"][removed.split(".")[1]]
+    triggers = _of(edited, REMOVED, "aws_api_gateway_deployment")[1]["triggers"]
+    triggers["redeployment"] = triggers["redeployment"].replace(f"{removed}, ", "")
     (workdir / "cdk.tf.json").write_text(json.dumps(edited))
     # The state as applied: what the configuration changes, with no reads of the emulator.
     return document, terraform.planned_actions({}, refresh=False)
@@ -145,10 +160,30 @@ def test_a_change_no_deployment_serves_plans_none(planned):
     assert _deployment_action(planned, UNCHANGED) == "no-op"  # and the applied configuration is stable
 
 
-def test_a_resource_added_to_the_api_is_in_the_trigger_without_being_listed(tmp_path):
-    document = _api_stack(tmp_path, "http://127.0.0.1:1", copies=("added",), extra_resource=True)
-    (deployment,) = document["resource"]["aws_api_gateway_deployment"].values()
-    trigger = deployment["triggers"]["redeployment"]
-    snapshotted = [f"{kind}.{name}" for kind, named in document["resource"].items() if kind in SNAPSHOTTED_TYPES for name in named]
-    assert len(snapshotted) == 8 and all(address in trigger for address in snapshotted), trigger
-    assert "aws_api_gateway_stage." not in trigger and "aws_lambda_function." not in trigger
+def test_a_removed_part_of_the_api_plans_a_new_deployment_and_its_deletion(planned):
+    document, actions = planned
+    assert _deployment_action(planned, REMOVED) == "replace"
+    assert actions[_of(document, REMOVED, "aws_api_gateway_gateway_response")[0]] == "delete"
+
+
+def test_every_resource_configuring_the_api_is_in_the_trigger_wherever_it_is_declared(tmp_path):
+    """Resources added beside the construct (from the stack) are found by the API they name, with
+    none of another API's: the second copy's resources stay out of the first's trigger."""
+    document = _api_stack(tmp_path, "http://127.0.0.1:1", copies=("first", "second"), added_beside=True)
+    resources = document["resource"]
+    (first,) = [
+        d for d in resources["aws_api_gateway_deployment"].values() if d["rest_api_id"].startswith("${aws_api_gateway_rest_api.first")
+    ]
+    trigger = first["triggers"]["redeployment"]
+    api_id = first["rest_api_id"]
+    configuring = [
+        f"{kind}.{name}"
+        for kind, named in resources.items()
+        if snapshotted(kind)
+        for name, config in named.items()
+        if config.get("rest_api_id") == api_id
+    ]
+    assert {"aws_api_gateway_method.later-method", "aws_api_gateway_rest_api_policy.later-policy"} <= set(configuring)
+    assert len(configuring) == 9 and all(address in trigger for address in configuring), trigger
+    assert "aws_api_gateway_rest_api.first" in trigger and "aws_api_gateway_rest_api.second" not in trigger
+    assert "_second_" not in trigger and "aws_api_gateway_stage." not in trigger and "aws_lambda_function." not in trigger

@@ -1157,6 +1157,20 @@ def test_a_web_acl_inspecting_less_of_bodies_or_refusing_fewer_countries_is_flag
     assert _risks(_hand("aws_wafv2_web_acl", ["update"], _web_acl(["CU"], inspected_kb=32), before)) == []
 
 
+def test_a_part_of_the_api_deleted_is_flagged_as_still_served():
+    deleted = _hand("aws_api_gateway_gateway_response", ["delete"], {"rest_api_id": "abc123", "response_type": "BAD_REQUEST_BODY"}, None)
+    assert _risks(deleted) == [
+        (
+            "exposure",
+            "removed from the API, but the live stage keeps serving it until a deployment made after this apply "
+            '(docs/security.md, "Changes that reach the live API")',
+        )
+    ]
+    # A stage, or its settings, configure what serves: their deletion is judged elsewhere, if at all.
+    assert _risks(_hand("aws_api_gateway_method_settings", ["delete"], {"rest_api_id": "abc123"}, None)) == []
+    assert _risks(_hand("aws_api_gateway_method", ["update"], {"rest_api_id": "abc123"}, {"rest_api_id": "abc123"})) == []
+
+
 def test_a_distribution_refusing_fewer_countries_is_flagged():
     def distribution(kind, locations):
         return {"restrictions": [{"geo_restriction": [{"restriction_type": kind, "locations": locations}]}], "default_cache_behavior": []}
