@@ -43,7 +43,7 @@ def test_pull_requests_test_plan_and_update_one_review_comment():
 def test_fork_pull_requests_fail_the_plan_instead_of_skipping_it():
     # A skipped required check counts as passed: the plan job must run, and fail, for a fork.
     (plan,) = [job for job in _jobs("pull-request.yml").values() if any("terraform plan" in s.get("run", "") for s in job["steps"])]
-    assert "if" not in plan
+    assert plan["if"] == "${{ !cancelled() }}"  # runs, and fails, after failed tests too
     refuse = plan["steps"][0]
     assert refuse["if"] == "github.event.pull_request.head.repo.full_name != github.repository" and "exit 1" in refuse["run"]
 
@@ -144,10 +144,28 @@ def test_a_failed_plan_still_posts_a_review_that_says_so_and_then_fails_the_job(
     review = review_step["run"].replace(".venv/bin/python", sys.executable)
     review_env = {**env, **review_step["env"], "PYTHONPATH": str(PROJECT_ROOT)}
     # What GitHub puts in: the step's output above, and the run's address.
-    review_env.update(PLAN_STATUS="1", GITHUB_SERVER_URL="https://github.com", GITHUB_REPOSITORY="acme/app", GITHUB_RUN_ID="7")
+    review_env.update(
+        PLAN_STATUS="1", TESTS_RESULT="success", GITHUB_SERVER_URL="https://github.com", GITHUB_REPOSITORY="acme/app", GITHUB_RUN_ID="7"
+    )
     ran = subprocess.run(["bash", "-e", "-c", review], cwd=tmp_path, env=review_env, capture_output=True, text=True)
     assert ran.returncode == 0, ran.stderr
     comment = (tmp_path / "plan-review.md").read_text()
     assert comment.startswith("<!-- plan-review -->\n## Terraform plan review\n\n### :x: The plan failed")
     assert 'S3 bucket "acme" does not exist.' in comment and "No risks flagged" not in comment
     assert comment.rstrip().endswith("https://github.com/acme/app/actions/runs/7")
+
+
+def test_failed_tests_post_a_review_saying_the_plan_did_not_run_and_fail_the_plan_job(tmp_path):
+    steps = _plan_job_steps()
+    names = [s.get("name") for s in steps]
+    stop = steps[names.index("Stop when make test failed")]
+    assert stop["if"] == "needs.test.result != 'success'" and "exit 1" in stop["run"]
+    assert names.index("Stop when make test failed") < names.index("Synthesize")
+    review_step = steps[names.index("Review the plan")]
+    env = {**os.environ, **review_step["env"], "TESTS_RESULT": "failure", "GITHUB_SERVER_URL": "https://github.com"}
+    env.update(GITHUB_REPOSITORY="acme/app", GITHUB_RUN_ID="8")
+    ran = subprocess.run(["bash", "-e", "-c", review_step["run"]], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert ran.returncode == 0, ran.stderr
+    comment = (tmp_path / "plan-review.md").read_text()
+    assert comment.startswith("<!-- plan-review -->\n## Terraform plan review\n\n### :x: The plan did not run: `make test` did not pass (failure).")
+    assert review_step["env"]["TESTS_RESULT"] == "${{ needs.test.result }}"

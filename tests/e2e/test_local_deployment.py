@@ -12,6 +12,7 @@ The tests run in file order on one deployment; the last one destroys it.
 from __future__ import annotations
 
 import json
+import shlex
 import shutil
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -22,6 +23,7 @@ from urllib.parse import urlparse
 import pytest
 
 from tests.support.policy_simulator import ALLOWED, EXPLICIT_DENY, IMPLICIT_DENY, Request, assert_decisions, decide, foreign
+from stacks.facts import PROJECT_ROOT
 from tools.emulator import MotoServer
 from tools.local_api import LocalApi
 from tools.local_stack import LocalStack
@@ -42,6 +44,8 @@ DEPLOY_INPUTS = {name: value for name, value in INPUTS.items() if name != "Resou
 STATE_BUCKET = "tfstate-e2e-123456789012"
 TAG = {"Key": "Environment", "Value": "Production"}
 LOCK_REFUSED = "Error acquiring the state lock"
+# aws CLI options that shape its output, not the request.
+CLI_ONLY = {"--query", "--output"}
 
 # What re-planning a fresh deployment may still change, because moto does not read some settings
 # back as AWS does (see docs/emulator.md, "Emulator differences"): resource type -> attributes that may
@@ -660,9 +664,33 @@ def test_a_stale_lock_is_refused_until_it_is_force_unlocked(deployment, aws):
     assert not _exists(s3, stack.state_key + ".tflock")
 
 
+def _runbook_calls(section: str, values: dict[str, str]) -> list[tuple[str, dict[str, str]]]:
+    """The `aws s3api` commands of a docs/delivery.md section, as the SDK calls the CLI makes of
+    them: the operation, and each --option as its parameter (the CLI's output options and a
+    positional output file dropped), with `values` substituted."""
+    text = (PROJECT_ROOT / "docs" / "delivery.md").read_text().split(f"### {section}\n", 1)[1]
+    block = text.split("```bash\n", 1)[1].split("```", 1)[0].replace("\\\n", " ")
+    calls = []
+    for line in block.splitlines():
+        for name, value in values.items():
+            line = line.replace(name, value)
+        words = shlex.split(line.split(" | ", 1)[0].split(" # ", 1)[0])
+        if words[:2] != ["aws", "s3api"]:
+            continue
+        parameters, rest = {}, iter(words[3:])
+        for word in rest:
+            if word.startswith("--"):
+                value = next(rest)
+                if word not in CLI_ONLY:
+                    parameters["".join(part.title() for part in word[2:].split("-"))] = value
+        calls.append((words[2].replace("-", "_"), parameters))
+    return calls
+
+
 def test_a_broken_state_is_restored_from_its_previous_version(deployment, aws):
-    """The runbook (docs/delivery.md, "Restore a previous state version"): the state loses the
-    table, the version before is copied back over it; the re-plan below proves it complete."""
+    """The runbook (docs/delivery.md, "Restore a previous state version"), its commands as written:
+    the state loses the table, the version before is found, read and copied back over it; the
+    re-plan below proves it complete."""
     stack, outputs = deployment
     s3 = aws("s3")
     good = _state_versions(s3, stack.state_key)[-1]
@@ -670,11 +698,11 @@ def test_a_broken_state_is_restored_from_its_previous_version(deployment, aws):
     stack.terraform.run("state", "rm", table)
     broken = _state_versions(s3, stack.state_key)[-1]
     assert table not in _addresses(broken["state"]) and broken["state"]["serial"] > good["state"]["serial"]
-    s3.copy_object(
-        Bucket=STATE_BUCKET,
-        Key=stack.state_key,
-        CopySource={"Bucket": STATE_BUCKET, "Key": stack.state_key, "VersionId": good["VersionId"]},
-    )
+    values = {"$STATE_BUCKET": STATE_BUCKET, "$key": stack.state_key, "<VERSION>": good["VersionId"]}
+    answers = {operation: getattr(s3, operation)(**parameters) for operation, parameters in _runbook_calls("Restore a previous state version", values)}
+    assert list(answers) == ["list_object_versions", "get_object", "copy_object"]
+    assert good["VersionId"] in [v["VersionId"] for v in answers["list_object_versions"]["Versions"]]
+    assert json.loads(answers["get_object"]["Body"].read()) == good["state"]
     restored = _state_versions(s3, stack.state_key)[-1]["state"]
     assert restored == good["state"] and table in stack.terraform.state_resources()
 
