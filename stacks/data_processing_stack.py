@@ -21,7 +21,7 @@ from constructs_lib.api_account import ApiGatewayLoggingAccount, ApiGatewayLoggi
 from constructs_lib.aws_provider import ProviderProps, aws_provider
 from constructs_lib.cdn import AccessLogs, BucketDistribution, BucketDistributionProps
 from constructs_lib.data_bucket import BucketLifecycle, SecureBucket, SecureBucketProps
-from constructs_lib.deployment_guard import DeploymentGuard, DeploymentGuardProps
+from constructs_lib.deployment_guard import DeploymentGuard, DeploymentGuardProps, StoredState
 from constructs_lib.encryption_key import ServiceKey, ServiceKeyProps
 from constructs_lib.function import ProcessorFunction, ProcessorFunctionProps
 from constructs_lib.guardrails import apply_guardrails
@@ -33,7 +33,7 @@ from constructs_lib.table import ItemsTable, ItemsTableProps
 from constructs_lib.waf import WebAcl, WebAclProps
 from stacks.facts import BLOCKED_COUNTRIES, PROJECT_ROOT, REGION, REQUIRED_TAGS
 from stacks.handler_contract import HANDLER_DIR, HandlerContract
-from stacks.settings import StackSettings
+from stacks.settings import LEGACY_STATE_KEY, StackSettings
 
 ACCESS_LOG_PREFIX = "s3-access/"
 CDN_LOG_PREFIX = "cloudfront/"
@@ -58,7 +58,15 @@ class DataProcessingStack(TerraformStack):
         DeploymentGuard(
             self,
             "deployment",
-            DeploymentGuardProps(stack=id_, variable=inputs.resource_prefix, deployment=settings.deployment, address=ADDRESS_DEPLOYMENT),
+            DeploymentGuardProps(
+                stack=id_,
+                variable=inputs.resource_prefix,
+                deployment=settings.deployment,
+                address=ADDRESS_DEPLOYMENT,
+                state=StoredState(settings.backend.bucket, settings.backend.key, LEGACY_STATE_KEY)
+                if settings.backend.kind == "s3"
+                else None,
+            ),
         )
 
         def name(kind: Name) -> str:

@@ -239,6 +239,10 @@ def deployment_state_key(deployment: str) -> str:
     return f"{STACK_NAME}/{deployment}/terraform.tfstate"
 
 
+# Where releases before per-deployment keys kept the one state (docs/delivery.md, "Upgrading from one shared key").
+LEGACY_STATE_KEY = f"{STACK_NAME}/terraform.tfstate"
+
+
 def _file_context() -> dict[str, Any]:
     """cdktf.json's context: the cdktf CLI passes it to the app, `python main.py` does not."""
     config = PROJECT_ROOT / "cdktf.json"

@@ -167,5 +167,7 @@ def test_failed_tests_post_a_review_saying_the_plan_did_not_run_and_fail_the_pla
     ran = subprocess.run(["bash", "-e", "-c", review_step["run"]], cwd=tmp_path, env=env, capture_output=True, text=True)
     assert ran.returncode == 0, ran.stderr
     comment = (tmp_path / "plan-review.md").read_text()
-    assert comment.startswith("<!-- plan-review -->\n## Terraform plan review\n\n### :x: The plan did not run: `make test` did not pass (failure).")
+    assert comment.startswith(
+        "<!-- plan-review -->\n## Terraform plan review\n\n### :x: The plan did not run: `make test` did not pass (failure)."
+    )
     assert review_step["env"]["TESTS_RESULT"] == "${{ needs.test.result }}"

@@ -207,3 +207,103 @@ def test_without_permission_on_the_lock_file_a_plan_is_refused_and_the_state_is_
     assert result.returncode == 1
     assert "Error acquiring the state lock" in result.stderr and "AccessDenied" in result.stderr, result.stderr
     assert terraform.run("state", "pull").stdout == state
+
+
+def _state(*resources: tuple[str, str]) -> bytes:
+    """A state as Terraform writes it, holding managed resources (type, name)."""
+    return json.dumps(
+        {
+            "version": 4,
+            "terraform_version": "1.11.4",
+            "serial": 2,
+            "lineage": "stored-lineage",
+            "outputs": {},
+            "resources": [
+                {
+                    "mode": "managed",
+                    "type": kind,
+                    "name": name,
+                    "provider": 'provider["registry.terraform.io/hashicorp/aws"]',
+                    "instances": [{"schema_version": 0, "attributes": {"id": name}}],
+                }
+                for kind, name in resources
+            ],
+        }
+    ).encode()
+
+
+@pytest.fixture(scope="module")
+def stored(tmp_path_factory):
+    """team-a's synth for the S3 backend on the emulator, initialised; each test stores what it needs."""
+    from tests.conftest import run_main
+    from tools.emulator import MotoServer
+    from tools.terraform_runner import Terraform
+
+    root = tmp_path_factory.mktemp("stored-state")
+    with MotoServer(log_path=root / "moto.log") as emulator:
+        s3 = emulator.client("s3")
+        s3.create_bucket(Bucket="acme-state")
+        stack_dir = run_main(
+            root / "cdktf.out", STATE_BACKEND="s3", STATE_BUCKET="acme-state", RESOURCE_PREFIX="team-a", EMULATOR_ENDPOINT=emulator.endpoint
+        )
+        terraform = Terraform(stack_dir, emulator.client_env())
+        terraform.init()
+        document = json.loads((stack_dir / "cdk.tf.json").read_text())
+        yield terraform, s3, document
+
+
+def _plan_reading_the_stored_state(terraform, document):
+    """A plan of the guard's reads alone (targeted: they are what judges the stored state)."""
+    (name,) = document["data"]["aws_s3_object"]
+    return terraform.run(
+        "plan",
+        "-input=false",
+        "-no-color",
+        "-lock=false",
+        "-var=AlertEmail=ops@example.com",
+        f"-target=data.aws_s3_object.{name}",
+        check=False,
+    )
+
+
+def _clear(s3):
+    for listed in s3.list_objects_v2(Bucket="acme-state").get("Contents", []):
+        s3.delete_object(Bucket="acme-state", Key=listed["Key"])
+
+
+def test_a_stored_state_of_another_stack_is_refused_before_anything_is_planned(stored):
+    terraform, s3, document = stored
+    _clear(s3)
+    foreign = _state(("aws_instance", "web"), ("aws_db_instance", "orders"))
+    s3.put_object(Bucket="acme-state", Key="data-processing/team-a/terraform.tfstate", Body=foreign, ContentType="application/json")
+    result = _plan_reading_the_stored_state(terraform, document)
+    output = " ".join((result.stdout + result.stderr).split())
+    assert result.returncode == 1
+    assert (
+        "The state at s3://acme-state/data-processing/team-a/terraform.tfstate holds resources, none of them of stack data-processing"
+        in output
+    )
+    assert s3.get_object(Bucket="acme-state", Key="data-processing/team-a/terraform.tfstate")["Body"].read() == foreign
+
+
+def test_a_first_plan_beside_an_unmoved_pre_upgrade_state_is_refused(stored):
+    terraform, s3, document = stored
+    _clear(s3)
+    (table,) = document["resource"]["aws_dynamodb_table"]
+    s3.put_object(Bucket="acme-state", Key="data-processing/terraform.tfstate", Body=_state(("aws_dynamodb_table", table)))
+    result = _plan_reading_the_stored_state(terraform, document)
+    output = " ".join((result.stdout + result.stderr).split())
+    assert result.returncode == 1
+    assert "The state from before per-deployment keys is still at s3://acme-state/data-processing/terraform.tfstate" in output, output
+
+
+def test_a_pre_upgrade_state_moved_to_its_deployments_key_is_this_stacks(stored):
+    """The upgrade path: the old state, copied to the deployment's key, holds this stack's resources and no record."""
+    terraform, s3, document = stored
+    _clear(s3)
+    (table,) = document["resource"]["aws_dynamodb_table"]
+    old = _state(("aws_dynamodb_table", table))
+    s3.put_object(Bucket="acme-state", Key="data-processing/terraform.tfstate", Body=old, ContentType="application/json")
+    s3.put_object(Bucket="acme-state", Key="data-processing/team-a/terraform.tfstate", Body=old, ContentType="application/json")
+    result = _plan_reading_the_stored_state(terraform, document)
+    assert result.returncode == 0, result.stderr

@@ -22,8 +22,8 @@ from urllib.parse import urlparse
 
 import pytest
 
-from tests.support.policy_simulator import ALLOWED, EXPLICIT_DENY, IMPLICIT_DENY, Request, assert_decisions, decide, foreign
 from stacks.facts import PROJECT_ROOT
+from tests.support.policy_simulator import ALLOWED, EXPLICIT_DENY, IMPLICIT_DENY, Request, assert_decisions, decide, foreign
 from tools.emulator import MotoServer
 from tools.local_api import LocalApi
 from tools.local_stack import LocalStack
@@ -186,6 +186,8 @@ def test_the_deployment_state_lands_in_the_bootstrapped_bucket_encrypted_and_ver
     assert s3.get_bucket_versioning(Bucket=STATE_BUCKET)["Status"] == "Enabled"
     head = s3.head_object(Bucket=STATE_BUCKET, Key=stack.state_key)
     assert head["ServerSideEncryption"] == "AES256" and head["VersionId"] not in (None, "null")
+    # The deployment guard reads the stored state through the data source, which reads JSON bodies only.
+    assert head["ContentType"] == "application/json"
     assert not _exists(s3, stack.state_key + ".tflock")  # the deploy released its lock
     # The bootstrap's own state stays local, beside the synth output.
     assert STATE_BUCKET in (stack.root / "state-bootstrap.tfstate").read_text()
@@ -699,7 +701,10 @@ def test_a_broken_state_is_restored_from_its_previous_version(deployment, aws):
     broken = _state_versions(s3, stack.state_key)[-1]
     assert table not in _addresses(broken["state"]) and broken["state"]["serial"] > good["state"]["serial"]
     values = {"$STATE_BUCKET": STATE_BUCKET, "$key": stack.state_key, "<VERSION>": good["VersionId"]}
-    answers = {operation: getattr(s3, operation)(**parameters) for operation, parameters in _runbook_calls("Restore a previous state version", values)}
+    answers = {
+        operation: getattr(s3, operation)(**parameters)
+        for operation, parameters in _runbook_calls("Restore a previous state version", values)
+    }
     assert list(answers) == ["list_object_versions", "get_object", "copy_object"]
     assert good["VersionId"] in [v["VersionId"] for v in answers["list_object_versions"]["Versions"]]
     assert json.loads(answers["get_object"]["Body"].read()) == good["state"]
