@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from tools import plan_cost
-from tools.plan_risks import KINDS, Risk, code, parse_policy, risks_of, statement_list, statement_sid
+from tools.plan_risks import KINDS, Risk, code, parse_policy, readdressed, risks_of, statement_list, statement_sid
 from tools.terraform_runner import error_blocks
 
 GITHUB_COMMENT_LIMIT = 65_536
@@ -446,7 +446,8 @@ def review(plan: Mapping[str, Any] | None, errors: Sequence[str] = (), plan_exit
     acting = [c for c in changes if action_of(c) not in ("no-op", "read")]
     drift = [_resource_change(c) for c in plan.get("resource_drift", []) if c.get("mode") == "managed"]
     return Review(
-        risks=[risk for change in acting for risk in risks_of(change, action_of(change))],
+        risks=[risk for change in acting for risk in risks_of(change, action_of(change))]
+        + [risk for change in readdressed(acting) for risk in risks_of(change, "update")],
         counts=Counter(action_of(c) for c in acting),
         changes=[_resource_change(c) for c in acting],
         drift=[c for c in drift if c.attributes or c.action in ("delete", "forget")],

@@ -22,6 +22,10 @@ Kinds and what each flags:
   blocking (a rule's action to count or allow, a rule group to count, a rule inside a managed
   group overridden to count or allow); countries a web ACL or a distribution stops refusing; a
   web ACL inspecting less of request bodies; a web ACL's default action from block to allow; a
+  rule that still blocks but lets more through (oversized bodies no longer matched, a higher body
+  size limit, a country judged by a forwarded-IP header, a rule group scoped down), or an allow
+  rule placed ahead of the blocking ones; a web ACL re-addressed is judged against the one it
+  replaces; a
   method, route, response or other part of a REST API deleted (the live stage keeps serving it).
 - protection: deletion protection or point-in-time recovery switched off; `force_destroy`
   switched on for a bucket; versioning suspended or removed; Object Lock retention removed or
@@ -509,6 +513,60 @@ def _web_acl(c: _Change) -> Iterator[Risk]:
     # An absent block is an empty list in plan JSON.
     if c.first(c.before, "default_action", "block") and c.first(c.after, "default_action", "allow"):
         yield Risk("exposure", c.address, "the web ACL's default action changes from block to allow")
+    for detail in _waf_loosened_statements(c.before, c.after):
+        yield Risk("exposure", c.address, detail)
+
+
+def _nested(value: Any, key: str) -> Iterator[Any]:
+    """Every value under `key` anywhere in a rule's nested blocks."""
+    if isinstance(value, list):
+        for item in value:
+            yield from _nested(item, key)
+    elif isinstance(value, dict):
+        for name, inner in value.items():
+            if name == key:
+                yield inner
+            yield from _nested(inner, key)
+
+
+def _set_anywhere(value: Any, key: str) -> bool:
+    return any(inner not in (None, [], {}) for inner in _nested(value, key))
+
+
+def _stops(rule: Mapping[str, Any]) -> bool:
+    return bool(_first_block(rule, "override_action").get("none") or any(_first_block(rule, "action").get(a) for a in WAF_STOPPING_ACTIONS))
+
+
+def _waf_loosened_statements(before: Mapping[str, Any], after: Mapping[str, Any]) -> Iterator[str]:
+    """What a rule that still blocks lets through now: oversized bodies passed on, a body size
+    limit raised, a country judged by a header the client writes, a rule group scoped down; and
+    a rule that allows requests before the blocking rules judge them."""
+    old = {str(r.get("name")): r for r in _blocks(before.get("rule"))}
+    new = {str(r.get("name")): r for r in _blocks(after.get("rule"))}
+    for name in sorted(old.keys() & new.keys()):
+        was, now, rule = old[name], new[name], code(name)
+        if "MATCH" in set(_nested(was, "oversize_handling")) and "MATCH" not in set(_nested(now, "oversize_handling")):
+            yield f"WAF rule {rule} no longer matches oversized bodies: what lies beyond the inspected part passes it"
+        for a, b in zip(_nested(was, "size_constraint_statement"), _nested(now, "size_constraint_statement"), strict=False):
+            first, second = _first_block({"b": a}, "b"), _first_block({"b": b}, "b")
+            sizes = (first.get("size"), second.get("size"))
+            lower_bounds = {first.get("comparison_operator"), second.get("comparison_operator")} <= {"GT", "GE"}
+            if lower_bounds and all(isinstance(size, int) for size in sizes) and sizes[1] > sizes[0]:
+                yield f"WAF rule {rule} blocks only above {sizes[1]} bytes instead of {sizes[0]}"
+        if not _set_anywhere(was, "forwarded_ip_config") and _set_anywhere(now, "forwarded_ip_config"):
+            yield f"WAF rule {rule} judges the caller by a forwarded-IP header, which the caller can write"
+        if not _set_anywhere(was, "scope_down_statement") and _set_anywhere(now, "scope_down_statement"):
+            yield f"WAF rule {rule} now inspects only the requests its scope-down statement matches"
+    blocking = [r.get("priority") for r in new.values() if _stops(r) and isinstance(r.get("priority"), int)]
+    for name, rule in sorted(new.items()):
+        allows = bool(_first_block(rule, "action").get("allow"))
+        ahead = blocking and isinstance(rule.get("priority"), int) and rule["priority"] < min(blocking)
+        earlier = old.get(name)
+        was_ahead = (
+            earlier is not None and bool(_first_block(earlier, "action").get("allow")) and earlier.get("priority") == rule.get("priority")
+        )
+        if allows and ahead and not was_ahead:
+            yield f"WAF rule {code(name)} allows requests before the blocking rules judge them (priority {rule['priority']})"
 
 
 _EXPOSURE_BY_TYPE: dict[str, Callable[[_Change], Iterator[Risk]]] = {
@@ -670,6 +728,32 @@ def _side(value: Any, marks: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
         return {}
     return dict.fromkeys(value, SENSITIVE) if marks is True else _masked(value, marks)
+
+
+# Resources judged against the one they replace when a change of address deletes one and creates
+# another of the same name (a renamed construct without a moved block).
+JUDGED_ACROSS_ADDRESSES = {"aws_wafv2_web_acl"}
+
+
+def readdressed(changes: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Each create that replaces a deletion of the same type and name elsewhere, as the update it is."""
+    deleted = {
+        (c["type"], (c["change"].get("before") or {}).get("name")): c
+        for c in changes
+        if c["type"] in JUDGED_ACROSS_ADDRESSES and c["change"]["actions"] == ["delete"]
+    }
+    updates = []
+    for c in changes:
+        old = deleted.get((c["type"], (c["change"].get("after") or {}).get("name")))
+        if old is not None and c["change"]["actions"] == ["create"]:
+            body = {
+                **c["change"],
+                "actions": ["update"],
+                "before": old["change"]["before"],
+                "before_sensitive": old["change"].get("before_sensitive"),
+            }
+            updates.append({**c, "change": body})
+    return updates
 
 
 def risks_of(change: Mapping[str, Any], action: str) -> list[Risk]:

@@ -1171,6 +1171,84 @@ def test_a_part_of_the_api_deleted_is_flagged_as_still_served():
     assert _risks(_hand("aws_api_gateway_method", ["update"], {"rest_api_id": "abc123"}, {"rest_api_id": "abc123"})) == []
 
 
+def _firewall(**changes):
+    """The API web ACL's blocking rules as plan JSON (constructs_lib/waf.py), with `changes` made."""
+    body_rule = {
+        "name": "BodyLargerThanTheBackendTakes",
+        "priority": 2,
+        "action": [{"block": [{}]}],
+        "statement": [
+            {
+                "size_constraint_statement": [
+                    {
+                        "comparison_operator": "GT",
+                        "size": 65536,
+                        "field_to_match": [{"body": [{"oversize_handling": changes.get("oversize", "MATCH")}]}],
+                    }
+                ]
+            }
+        ],
+    }
+    if "size" in changes:
+        body_rule["statement"][0]["size_constraint_statement"][0]["size"] = changes["size"]
+    geo = {"country_codes": ["KP"], "forwarded_ip_config": changes.get("forwarded", [])}
+    common = {"name": "AWSManagedRulesCommonRuleSet", "vendor_name": "AWS", "scope_down_statement": changes.get("scope_down", [])}
+    rules = [
+        {"name": "BlockedCountries", "priority": 1, "action": [{"block": [{}]}], "statement": [{"geo_match_statement": [geo]}]},
+        body_rule,
+        {"name": "Common", "priority": 3, "override_action": [{"none": [{}]}], "statement": [{"managed_rule_group_statement": [common]}]},
+        *changes.get("extra", []),
+    ]
+    return {"name": "dataproc-api-waf", "rule": rules, "default_action": [{"allow": [{}]}]}
+
+
+def test_rules_that_still_block_but_let_more_through_are_flagged():
+    cases = {
+        "oversized bodies passed on": (
+            {"oversize": "CONTINUE"},
+            "WAF rule `BodyLargerThanTheBackendTakes` no longer matches oversized bodies: what lies beyond the inspected part passes it",
+        ),
+        "a higher size limit": (
+            {"size": 10_485_760},
+            "WAF rule `BodyLargerThanTheBackendTakes` blocks only above 10485760 bytes instead of 65536",
+        ),
+        "a country judged by a header": (
+            {"forwarded": [{"header_name": "X-Forwarded-For", "fallback_behavior": "NO_MATCH"}]},
+            "WAF rule `BlockedCountries` judges the caller by a forwarded-IP header, which the caller can write",
+        ),
+        "a scoped-down rule group": (
+            {"scope_down": [{"not_statement": [{"statement": [{"byte_match_statement": [{"search_string": "/process"}]}]}]}]},
+            "WAF rule `Common` now inspects only the requests its scope-down statement matches",
+        ),
+        "an allow ahead of the blocks": (
+            {
+                "extra": [
+                    {"name": "LetEveryoneIn", "priority": 0, "action": [{"allow": [{}]}], "statement": [{"size_constraint_statement": []}]}
+                ]
+            },
+            "WAF rule `LetEveryoneIn` allows requests before the blocking rules judge them (priority 0)",
+        ),
+    }
+    for case, (changes, detail) in cases.items():
+        assert _risks(_hand("aws_wafv2_web_acl", ["update"], _firewall(), _firewall(**changes))) == [("exposure", detail)], case
+    assert _risks(_hand("aws_wafv2_web_acl", ["update"], _firewall(), _firewall())) == []
+    # Tightening is no risk: a lower limit, an allow placed after the blocks.
+    late_allow = [{"name": "Late", "priority": 9, "action": [{"allow": [{}]}], "statement": []}]
+    assert _risks(_hand("aws_wafv2_web_acl", ["update"], _firewall(), _firewall(size=1024, extra=late_allow))) == []
+
+
+def test_a_web_acl_moved_to_a_new_address_is_judged_against_the_one_it_replaces():
+    """A renamed construct (no moved block) deletes the ACL and creates one of the same name: the
+    new one is judged as an update of the old, not as a fresh resource."""
+    old = {**_hand("aws_wafv2_web_acl", ["delete"], _firewall(), None), "address": "aws_wafv2_web_acl.old"}
+    new = {**_hand("aws_wafv2_web_acl", ["create"], None, _firewall(oversize="CONTINUE")), "address": "aws_wafv2_web_acl.new"}
+    flagged = [(r.address, r.detail) for r in review({"resource_changes": [old, new]}).risks]
+    assert (
+        "aws_wafv2_web_acl.new",
+        "WAF rule `BodyLargerThanTheBackendTakes` no longer matches oversized bodies: what lies beyond the inspected part passes it",
+    ) in flagged
+
+
 def test_a_distribution_refusing_fewer_countries_is_flagged():
     def distribution(kind, locations):
         return {"restrictions": [{"geo_restriction": [{"restriction_type": kind, "locations": locations}]}], "default_cache_behavior": []}
