@@ -150,8 +150,8 @@ class ProcessApiProps:
     function: LambdaFunction
     # The handler's id rule (pattern, minLength, maxLength): the request model validates it first.
     id_rule: Mapping[str, Any]
-    # The region-wide CloudWatch role setting: stage logging fails until it exists.
-    logging_account: ITerraformDependable
+    # The region's API Gateway logging setting, when this stack sets it: stages log only once it is set.
+    logging_account: ITerraformDependable | None
     stage_name: str = "v1"
     path_part: str = "process"
     requests_per_day: int = 1000
@@ -266,7 +266,7 @@ class ProcessApi(Construct):
                 format=ACCESS_LOG_FORMAT,
             ),
             xray_tracing_enabled=props.xray_tracing,
-            depends_on=[props.logging_account],
+            depends_on=[props.logging_account] if props.logging_account else None,
         )
         # Stage execution logs (logging_level below) go to a group API Gateway names after the API
         # and would otherwise create on the first error: kept forever, unencrypted, and left
@@ -291,7 +291,7 @@ class ProcessApi(Construct):
                 throttling_rate_limit=props.rate_limit,
                 throttling_burst_limit=props.burst_limit,
             ),
-            depends_on=[props.logging_account, self.execution_logs],
+            depends_on=[d for d in (props.logging_account, self.execution_logs) if d is not None],
         )
         if props.web_acl_arn:
             Wafv2WebAclAssociation(self, "web-acl", resource_arn=self.stage.arn, web_acl_arn=props.web_acl_arn)

@@ -160,8 +160,11 @@ class DataProcessingStack(TerraformStack):
             ),
         )
 
-        logging_account = ApiGatewayLoggingAccount(
-            self, "api-logging", ApiGatewayLoggingAccountProps(role_name=name(Name.API_LOGGING_ROLE))
+        # Region-wide: one deployment per region sets it, the others' stages log through it.
+        logging_account = (
+            ApiGatewayLoggingAccount(self, "api-logging", ApiGatewayLoggingAccountProps(role_name=name(Name.API_LOGGING_ROLE)))
+            if settings.manage_api_account
+            else None
         )
         # The firewall inspects every byte of the bodies the handler takes, and blocks larger ones.
         api_firewall = WebAcl(
@@ -185,7 +188,7 @@ class DataProcessingStack(TerraformStack):
                 access_log_group_name=f"/aws/apigateway/{name(Name.API_ACCESS_LOGS)}",
                 function=processor.function,
                 id_rule=contract.id_rule,
-                logging_account=logging_account.account,
+                logging_account=logging_account.account if logging_account else None,
                 log_key_arn=key.arn,
                 web_acl_arn=api_firewall.acl.arn,
                 **({"requests_per_day": settings.api_requests_per_day} if settings.api_requests_per_day else {}),

@@ -215,6 +215,15 @@ SETTINGS: tuple[Setting, ...] = (
         _boolean,
     ),
     Setting(
+        "manage_api_account",
+        "MANAGE_API_ACCOUNT",
+        "manageApiAccount",
+        "true",
+        "The deployment sets the region-wide API Gateway logging role (one setting per account and region); "
+        "`false` for every deployment but one in a region, so they stop flipping it to their own role",
+        _boolean,
+    ),
+    Setting(
         "api_requests_per_day",
         "API_REQUESTS_PER_DAY",
         None,
@@ -259,6 +268,7 @@ class StackSettings:
     reserved_concurrency: int | None
     own_security_headers: bool
     cdn_wait_for_deployment: bool
+    manage_api_account: bool
     api_requests_per_day: int | None
     emulator_endpoint: str | None
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from constructs_lib.naming import MAX_PREFIX_LENGTH, Name
@@ -108,3 +110,16 @@ def test_stack_outputs_what_operators_need(synth, output):
 
 def test_api_key_value_output_is_sensitive(synth):
     assert synth.json["output"]["api_key_value"]["sensitive"] is True
+
+
+def test_a_deployment_can_leave_the_region_wide_logging_setting_to_another(tmp_path):
+    """MANAGE_API_ACCOUNT=false (docs/delivery.md, several deployments in a region): no account
+    setting, no logging role, and the stage as it is otherwise."""
+    from tests.conftest import run_main
+
+    document = json.loads((run_main(tmp_path / "cdktf.out", MANAGE_API_ACCOUNT="false") / "cdk.tf.json").read_text())
+    resources = document["resource"]
+    assert "aws_api_gateway_account" not in resources
+    assert not [r for r in resources["aws_iam_role"].values() if "apigateway.amazonaws.com" in json.dumps(r)]
+    (stage,) = resources["aws_api_gateway_stage"].values()
+    assert stage["stage_name"] == "v1" and stage["xray_tracing_enabled"] is True
