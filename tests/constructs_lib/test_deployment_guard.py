@@ -20,15 +20,22 @@ from cdktf import TerraformStack, TerraformVariable, Testing
 from constructs_lib.deployment_guard import DeploymentGuard, DeploymentGuardProps
 from stacks.facts import STACK_NAME
 from tests.conftest import VALID_INPUTS, run_main
+from tests.support.configurations import only
 from tools.terraform_runner import Terraform
 
 OWNER = "team-a"
 BELONGS = f'This state belongs to deployment "{OWNER}" of stack {STACK_NAME}, not to "team-b" of {STACK_NAME}'
 
 
-def _workdir(stack_dir: Path, root: Path, emulator, provider) -> Terraform:
+def _workdir(stack_dir: Path, root: Path, emulator, provider, only_types: tuple[str, ...] = ()) -> Terraform:
+    """A copy of a synth, initialised; with `only_types`, cut down to its resources of those types
+    and what they refer to (the checks judged here live in the record and the variables)."""
     workdir = root / STACK_NAME
     shutil.copytree(stack_dir, workdir)
+    if only_types:
+        document = json.loads((workdir / "cdk.tf.json").read_text())
+        kept = [f"{kind}.{name}" for kind in only_types for name in document["resource"][kind]]
+        (workdir / "cdk.tf.json").write_text(json.dumps(only(document, kept)))
     runner = Terraform(workdir, emulator.client_env(), provider)
     runner.init()
     return runner
@@ -50,16 +57,29 @@ def _errors(result) -> str:
 @pytest.fixture(scope="module")
 def unnamed(synth, emulator, provider, tmp_path_factory):
     """The session's unnamed synth, on a state team-a owns."""
-    runner = _workdir(synth.stack_dir, tmp_path_factory.mktemp("unnamed"), emulator, provider)
+    runner = _workdir(synth.stack_dir, tmp_path_factory.mktemp("unnamed"), emulator, provider, only_types=("terraform_data",))
     runner.apply({**VALID_INPUTS, "ResourcePrefix": OWNER}, targets=[_address(runner, "terraform_data")])
     return runner
 
 
 @pytest.fixture(scope="module")
-def named(emulator, provider, tmp_path_factory):
-    """The synth named team-b, on its own (empty) state."""
-    root = tmp_path_factory.mktemp("named")
-    return _workdir(run_main(root / "cdktf.out", RESOURCE_PREFIX="team-b"), root, emulator, provider)
+def named_synth(tmp_path_factory):
+    """The synth named team-b."""
+    return run_main(tmp_path_factory.mktemp("named") / "cdktf.out", RESOURCE_PREFIX="team-b")
+
+
+@pytest.fixture(scope="module")
+def named(named_synth, emulator, provider, tmp_path_factory):
+    """team-b's synth, whole, on its own (empty) state."""
+    return _workdir(named_synth, tmp_path_factory.mktemp("named-whole"), emulator, provider)
+
+
+@pytest.fixture(scope="module")
+def named_guard(named_synth, emulator, provider, tmp_path_factory):
+    """team-b's synth cut down to its record and its table (which names the deployment), on its own state."""
+    return _workdir(
+        named_synth, tmp_path_factory.mktemp("named-guard"), emulator, provider, only_types=("terraform_data", "aws_dynamodb_table")
+    )
 
 
 def test_the_state_records_the_deployment_and_stack_that_own_it(unnamed):
@@ -69,7 +89,7 @@ def test_the_state_records_the_deployment_and_stack_that_own_it(unnamed):
 
 def test_an_unnamed_synth_refuses_a_plan_of_another_deployment_against_this_state(unnamed):
     before = _state(unnamed)
-    # The record alone decides (its postcondition): the named synths below plan the whole stack.
+    # The record alone decides (its postcondition).
     result = unnamed.plan(
         {**VALID_INPUTS, "ResourcePrefix": "team-b"}, plan_file="other.plan", targets=[_address(unnamed, "terraform_data")]
     )
@@ -80,8 +100,9 @@ def test_an_unnamed_synth_refuses_a_plan_of_another_deployment_against_this_stat
     assert owner.returncode == 0, owner.errors
 
 
-def test_a_named_synth_plans_only_its_own_deployment(named):
+def test_a_named_synth_plans_only_its_own_deployment(named_guard):
     """The synth for team-b refuses any other ResourcePrefix, even on an empty state, and plans its own."""
+    named = named_guard
     table = _address(named, "aws_dynamodb_table")
     refused = named.plan({**VALID_INPUTS, "ResourcePrefix": OWNER}, plan_file="other.plan", targets=[table])
     assert refused.returncode != 0
@@ -90,8 +111,9 @@ def test_a_named_synth_plans_only_its_own_deployment(named):
     assert own.returncode == 0, own.errors
 
 
-def test_another_deployments_synth_can_neither_plan_nor_destroy_this_state(unnamed, named):
+def test_another_deployments_synth_can_neither_plan_nor_destroy_this_state(unnamed, named_guard):
     """team-b's synth pointed at team-a's state (a copied state file, a hand-set STATE_KEY)."""
+    named = named_guard
     shutil.copy(unnamed.workdir / "terraform.tfstate", named.workdir / "terraform.tfstate")
     try:
         before = _state(named)
