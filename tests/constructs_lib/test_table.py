@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 from cdktf import Testing
 
 from tests.conftest import VALID_INPUTS
+from tests.support.configurations import only
 from tests.support.plans import planned_one
+from tools.terraform_runner import Terraform
 
 
 def test_table_is_provisioned_from_the_capacity_variables_with_string_id_key(synth):
@@ -27,7 +31,11 @@ def test_table_is_encrypted_with_the_aws_managed_key(synth):
     assert synth.only("aws_dynamodb_table")["server_side_encryption"] == {"enabled": True}
 
 
-def test_planned_capacities_follow_the_inputs(terraform):
+def test_planned_capacities_follow_the_inputs(synth, emulator, provider, tmp_path):
+    # The table alone, with what it refers to (tests/support/configurations.py): a plan validates nothing else.
+    (tmp_path / "cdk.tf.json").write_text(json.dumps(only(synth.json, [synth.address_of("aws_dynamodb_table")])))
+    terraform = Terraform(tmp_path, emulator.client_env(), provider)
+    terraform.init()
     result = terraform.plan({**VALID_INPUTS, "DynamoDbReadCapacity": 7, "DynamoDbWriteCapacity": 9}, plan_file="capacity.plan")
     assert result.returncode == 0, result.errors
     table = planned_one(result.plan, "aws_dynamodb_table")
