@@ -87,7 +87,7 @@ class DeploymentGuard(Construct):
                 props.variable.add_validation(condition=condition, error_message=message)
         else:
             checks = _checks(props, TerraformSelf.get_string("input.stack"), TerraformSelf.get_string("input.deployment"), planned)
-            record = DataResource(
+            DataResource(
                 self,
                 "owner",
                 input=recorded,
@@ -138,7 +138,7 @@ def _read_stored_state(scope: Construct, stack: str, state: StoredState) -> None
                     error_message=(
                         f"The state at {where} holds resources, none of them of stack {stack}: another stack wrote it, or a "
                         "setting points at the wrong key (STATE_KEY). Nothing was planned; point this deployment at its own "
-                        "state (unset STATE_KEY: data-processing/<RESOURCE_PREFIX>/terraform.tfstate)."
+                        "state (unset STATE_KEY for the key named after RESOURCE_PREFIX)."
                     ),
                 )
             ]
