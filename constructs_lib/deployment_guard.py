@@ -13,40 +13,22 @@ synth can act on another deployment's state, or with another prefix on its own. 
 experiments), the record holds the variable's value and a postcondition makes the check: plans
 and applies only, since Terraform evaluates no postcondition while destroying.
 
-A state without the record is no state of this release's. Terraform cannot tell it from an
-empty one, so with remote state (`state` given) the guard reads the stored state object itself
-and refuses a plan over a state that holds resources but none of this stack's (another stack's, or
-a key given by mistake), and a first plan of a deployment while the state from before
-per-deployment keys still lies at the old shared key unmoved (docs/delivery.md, "Upgrading from
-one shared key"). That old state, moved to its deployment's key, is this stack's (its resources
-are), and plans its record as the one change.
+With remote state (`state` given), the guard also lists the state bucket's keys and refuses a
+deployment's first plan while the state from before per-deployment keys still lies at the old
+shared key unmoved (docs/delivery.md, "Upgrading from one shared key"); that state, moved to its
+deployment's key, plans its record as the one change.
 
-Not covered, and written down in docs/delivery.md: `-target` plans that leave the record and
-the variable out.
+Not covered, and written down in docs/delivery.md: `-target` plans that leave the record and the
+variable out, and a state this stack never wrote at the deployment's key (Terraform cannot tell it
+from an empty one; reading the state object from the configuration would nest a copy of it in
+every state written, so the check runs before Terraform: `python -m tools.state_owner`).
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
-import jsii
-from cdktf import (
-    DataResource,
-    Fn,
-    IResolveContext,
-    IStringProducer,
-    Lazy,
-    Op,
-    Postcondition,
-    TerraformResource,
-    TerraformResourceLifecycle,
-    TerraformSelf,
-    TerraformStack,
-    TerraformVariable,
-    Token,
-)
-from cdktf_cdktf_provider_aws.data_aws_s3_object import DataAwsS3Object
+from cdktf import DataResource, Fn, Op, Postcondition, TerraformResourceLifecycle, TerraformSelf, TerraformVariable
 from cdktf_cdktf_provider_aws.data_aws_s3_objects import DataAwsS3Objects
 from constructs import Construct
 
@@ -97,70 +79,35 @@ class DeploymentGuard(Construct):
                 ),
             )
         if props.state is not None:
-            _read_stored_state(self, props.stack, props.state)
+            _read_stored_state(self, props.state)
 
 
-def _read_stored_state(scope: Construct, stack: str, state: StoredState) -> None:
-    """Refuse a stored state this stack never wrote, and a first plan beside an unmoved old state."""
-    where = f"s3://{state.bucket}/{state.key}"
-    stored = DataAwsS3Objects(
+def _read_stored_state(scope: Construct, state: StoredState) -> None:
+    """Refuse a deployment's first plan while the state from before per-deployment keys lies unmoved.
+    Only keys are read: a data source's result is kept in the state, and a copy of the state
+    object itself would nest one more copy in every state written."""
+    # Each key as its own prefix: it and its lock file, however many objects the bucket holds.
+    own = DataAwsS3Objects(scope, "own-state", bucket=state.bucket, prefix=state.key)
+    DataAwsS3Objects(
         scope,
-        "stored-states",
+        "legacy-state",
         bucket=state.bucket,
-        prefix=f"{stack}/",
+        prefix=state.legacy_key,
         lifecycle=TerraformResourceLifecycle(
             postcondition=[
                 Postcondition(
                     condition=Op.or_(
-                        Op.not_(Fn.contains(TerraformSelf.get_any("keys"), state.legacy_key)),
-                        Fn.contains(TerraformSelf.get_any("keys"), state.key),
+                        Op.not_(Fn.contains(TerraformSelf.get_any("keys"), state.legacy_key)), Fn.contains(own.keys, state.key)
                     ),
                     error_message=(
-                        f"The state from before per-deployment keys is still at s3://{state.bucket}/{state.legacy_key}, and {where} "
-                        "does not exist yet: move that state to the deployment that owns it, then delete the old object "
-                        '(docs/delivery.md, "Upgrading from one shared key"). Nothing was planned.'
+                        f"The state from before per-deployment keys is still at s3://{state.bucket}/{state.legacy_key}, and "
+                        f"s3://{state.bucket}/{state.key} does not exist yet: move that state to the deployment that owns it, "
+                        'then delete the old object (docs/delivery.md, "Upgrading from one shared key"). Nothing was planned.'
                     ),
                 )
             ]
         ),
     )
-    # Its body: Terraform's S3 backend stores the state as application/json, which the data source reads.
-    DataAwsS3Object(
-        scope,
-        "stored-state",
-        bucket=state.bucket,
-        key=state.key,
-        count=Token.as_number(Fn.conditional(Fn.contains(stored.keys, state.key), 1, 0)),
-        lifecycle=TerraformResourceLifecycle(
-            postcondition=[
-                Postcondition(
-                    condition=Lazy.string_value(_HoldsThisStack(TerraformStack.of(scope))),
-                    error_message=(
-                        f"The state at {where} holds resources, none of them of stack {stack}: another stack wrote it, or a "
-                        "setting points at the wrong key (STATE_KEY). Nothing was planned; point this deployment at its own "
-                        "state (unset STATE_KEY for the key named after RESOURCE_PREFIX)."
-                    ),
-                )
-            ]
-        ),
-    )
-
-
-@jsii.implements(IStringProducer)
-class _HoldsThisStack:
-    """The condition: the stored state is empty, or one of its resources is one of this stack's
-    (its addresses, found when the stack synthesizes)."""
-
-    def __init__(self, stack: TerraformStack) -> None:
-        self.stack = stack
-
-    def produce(self, context: IResolveContext) -> str:
-        ours = sorted(
-            f"{c.terraform_resource_type}.{c.friendly_unique_id}" for c in self.stack.node.find_all() if isinstance(c, TerraformResource)
-        )
-        resources = "try(jsondecode(self.body).resources, [])"
-        stored = f'[for r in {resources} : "${{r.type}}.${{r.name}}" if r.mode == "managed"]'
-        return f"${{length({resources}) == 0 || length(setintersection({stored}, {json.dumps(ours)})) > 0}}"
 
 
 def _checks(props: DeploymentGuardProps, owner_stack: str, owner: str, planned: str) -> list[tuple[str, str]]:

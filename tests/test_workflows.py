@@ -73,7 +73,7 @@ def test_project_code_never_runs_with_aws_credentials_except_terraform():
                         step.get("name"),
                     )
                     checked += 1
-    assert checked == 3  # the review, the risk gate, the drift section
+    assert checked == 5  # the review, the risk gate, the drift section, the state-owner check before a plan and an apply
 
 
 def test_main_deploys_through_a_protected_environment():
@@ -132,7 +132,7 @@ def test_a_failed_plan_still_posts_a_review_that_says_so_and_then_fails_the_job(
     stack_dir.mkdir()
     fake = bin_dir / "terraform"
     fake.write_text(
-        '#!/bin/sh\ncase "$1" in\n  init) echo Initializing ;;\n'
+        '#!/bin/sh\ncase "$1" in\n  init) echo Initializing ;;\n  state) echo "{}" ;;\n'
         "  plan) echo 'Error: Failed to get existing workspaces: S3 bucket \"acme\" does not exist.' >&2; exit 1 ;;\n"
         "  *) exit 1 ;;\nesac\n"
     )
@@ -171,3 +171,12 @@ def test_failed_tests_post_a_review_saying_the_plan_did_not_run_and_fail_the_pla
         "<!-- plan-review -->\n## Terraform plan review\n\n### :x: The plan did not run: `make test` did not pass (failure)."
     )
     assert review_step["env"]["TESTS_RESULT"] == "${{ needs.test.result }}"
+
+
+def test_a_state_this_stack_never_wrote_stops_the_apply_and_fails_the_plan_job():
+    """tools/state_owner.py between reading the stored state and using it (a plan or the apply)."""
+    for workflow, before in (("deploy.yml", "terraform apply"), ("pull-request.yml", "Review the plan")):
+        (job,) = [j for j in _jobs(workflow).values() if any("state_owner" in s.get("run", "") for s in j["steps"])]
+        names = [s.get("name") for s in job["steps"]]
+        reads = next(i for i, s in enumerate(job["steps"]) if "terraform state pull > stored-state.json" in s.get("run", ""))
+        assert reads < names.index("Refuse a state this stack never wrote") < names.index(before), workflow

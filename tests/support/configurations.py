@@ -14,11 +14,11 @@ REFERENCE = re.compile(r"(?<![\w.-])(data\.)?([a-z][a-z0-9_]*)\.([A-Za-z_][\w-]*
 
 
 def only(document: dict[str, Any], addresses: Iterable[str]) -> dict[str, Any]:
-    """The configuration with the given resources and everything they, or the variables, refer to
+    """The configuration with the given resources (data sources as `data.TYPE.NAME`) and everything they, or the variables, refer to
     (resources and data sources, transitively); no outputs."""
     blocks = {("resource", kind, name): config for kind, named in document.get("resource", {}).items() for name, config in named.items()}
     blocks |= {("data", kind, name): config for kind, named in document.get("data", {}).items() for name, config in named.items()}
-    wanted = [("resource", *address.split(".", 1)) for address in addresses]
+    wanted = [("data", *a.split(".")[1:]) if a.startswith("data.") else ("resource", *a.split(".", 1)) for a in addresses]
     wanted += [found for config in document.get("variable", {}).values() for found in _references(config, blocks)]
     kept: set[tuple[str, str, str]] = set()
     while wanted:
