@@ -24,8 +24,10 @@ HANDLER_ERROR_METRIC = "HandlerErrors"
 
 @dataclass(frozen=True)
 class AlarmSpec:
-    """Alarm when the Sum of a metric over `period_seconds` reaches `threshold`."""
+    """Alarm when the Sum of a metric over `period_seconds` reaches `threshold`. `key` says what it
+    watches and is its construct id, so adding or removing an alarm leaves the others' addresses alone."""
 
+    key: str
     name: str
     description: str
     namespace: str
@@ -40,6 +42,7 @@ class AlarmSpec:
 class HandlerErrorMetric:
     """A metric counting the handler's structured error lines in a log group."""
 
+    key: str
     filter_name: str
     log_group_name: str
     namespace: str
@@ -51,6 +54,8 @@ class ProcessingAlarmsProps:
     topic_arn: str
     alarms: Sequence[AlarmSpec]
     handler_errors: HandlerErrorMetric | None = None
+    # Alarm key -> the address an earlier release gave it: moved there, not replaced.
+    previous_addresses: Mapping[str, str] = field(default_factory=dict)
 
 
 class ProcessingAlarms(Construct):
@@ -74,30 +79,34 @@ class ProcessingAlarms(Construct):
             )
             specs.append(
                 AlarmSpec(
+                    key=metric.key,
                     name=metric.alarm_name,
                     description="The handler logged an unexpected failure (it answered 5xx)",
                     namespace=metric.namespace,
                     metric_name=HANDLER_ERROR_METRIC,
                 )
             )
-        self.alarms = [
-            CloudwatchMetricAlarm(
-                self,
-                f"alarm-{index}",
-                alarm_name=spec.name,
-                alarm_description=spec.description,
-                namespace=spec.namespace,
-                metric_name=spec.metric_name,
-                dimensions=dict(spec.dimensions) or None,
-                statistic="Sum",
-                period=spec.period_seconds,
-                evaluation_periods=spec.evaluation_periods,
-                threshold=spec.threshold,
-                comparison_operator="GreaterThanOrEqualToThreshold",
-                # No traffic is not a failure.
-                treat_missing_data="notBreaching",
-                alarm_actions=[props.topic_arn],
-                ok_actions=[props.topic_arn],
-            )
-            for index, spec in enumerate(specs)
-        ]
+        self.alarms = [self._alarm(spec, props) for spec in specs]
+
+    def _alarm(self, spec: AlarmSpec, props: ProcessingAlarmsProps) -> CloudwatchMetricAlarm:
+        alarm = CloudwatchMetricAlarm(
+            self,
+            spec.key,
+            alarm_name=spec.name,
+            alarm_description=spec.description,
+            namespace=spec.namespace,
+            metric_name=spec.metric_name,
+            dimensions=dict(spec.dimensions) or None,
+            statistic="Sum",
+            period=spec.period_seconds,
+            evaluation_periods=spec.evaluation_periods,
+            threshold=spec.threshold,
+            comparison_operator="GreaterThanOrEqualToThreshold",
+            # No traffic is not a failure.
+            treat_missing_data="notBreaching",
+            alarm_actions=[props.topic_arn],
+            ok_actions=[props.topic_arn],
+        )
+        if spec.key in props.previous_addresses:
+            alarm.move_from_id(props.previous_addresses[spec.key])
+        return alarm

@@ -66,3 +66,8 @@ MAX_PREFIX_LENGTH = min(rule.value.limit - rule.value.fixed_length() for rule in
 def derive(prefix: str, name: Name) -> str:
     """The name for `name` under `prefix` (a token or a literal), without any account suffix."""
     return f"{prefix}{name.value.suffix}"
+
+
+def alarm_key(name: Name) -> str:
+    """An alarm's construct id: its name without the prefix (what it watches), never its position."""
+    return name.value.suffix.removeprefix("-")

@@ -27,7 +27,7 @@ from constructs_lib.function import ProcessorFunction, ProcessorFunctionProps
 from constructs_lib.guardrails import apply_guardrails
 from constructs_lib.iam import Statement
 from constructs_lib.inputs import InputDefaults, StackInputs
-from constructs_lib.naming import Name, derive
+from constructs_lib.naming import Name, alarm_key, derive
 from constructs_lib.state_backend import apply_state_backend
 from constructs_lib.table import ItemsTable, ItemsTableProps
 from constructs_lib.waf import WebAcl, WebAclProps
@@ -40,6 +40,16 @@ CDN_LOG_PREFIX = "cloudfront/"
 BUILD_DIR = PROJECT_ROOT / ".build"
 # How a user reaches another deployment: its own synth, which names its own state.
 ADDRESS_DEPLOYMENT = "synthesize for it: RESOURCE_PREFIX={name} npx cdktf deploy {stack} (or RESOURCE_PREFIX={name} make synth)"
+
+
+# Releases before 2026-12 numbered the alarms (alarm-0 ...): each is moved to its key, not replaced.
+NUMBERED_ALARMS = {
+    alarm_key(Name.ALARM_LAMBDA_ERRORS): "aws_cloudwatch_metric_alarm.alarms_alarm-0_5BFF86B4",
+    alarm_key(Name.ALARM_LAMBDA_THROTTLES): "aws_cloudwatch_metric_alarm.alarms_alarm-1_930CB65B",
+    alarm_key(Name.ALARM_API_5XX): "aws_cloudwatch_metric_alarm.alarms_alarm-2_D3ED27B3",
+    alarm_key(Name.ALARM_TABLE_READ_THROTTLES): "aws_cloudwatch_metric_alarm.alarms_alarm-3_728CF11C",
+    alarm_key(Name.ALARM_HANDLER_ERRORS): "aws_cloudwatch_metric_alarm.alarms_alarm-4_B44AD450",
+}
 
 
 class DataProcessingStack(TerraformStack):
@@ -208,6 +218,7 @@ class DataProcessingStack(TerraformStack):
                 topic_arn=alerts.topic.arn,
                 alarms=[
                     AlarmSpec(
+                        key=alarm_key(Name.ALARM_LAMBDA_ERRORS),
                         name=name(Name.ALARM_LAMBDA_ERRORS),
                         description="The processor function threw (AWS/Lambda Errors)",
                         namespace="AWS/Lambda",
@@ -215,6 +226,7 @@ class DataProcessingStack(TerraformStack):
                         dimensions=function_dimensions,
                     ),
                     AlarmSpec(
+                        key=alarm_key(Name.ALARM_LAMBDA_THROTTLES),
                         name=name(Name.ALARM_LAMBDA_THROTTLES),
                         description="Invocations of the processor function were throttled",
                         namespace="AWS/Lambda",
@@ -222,6 +234,7 @@ class DataProcessingStack(TerraformStack):
                         dimensions=function_dimensions,
                     ),
                     AlarmSpec(
+                        key=alarm_key(Name.ALARM_API_5XX),
                         name=name(Name.ALARM_API_5XX),
                         description="The API answered 5xx to clients",
                         namespace="AWS/ApiGateway",
@@ -229,6 +242,7 @@ class DataProcessingStack(TerraformStack):
                         dimensions={"ApiName": api.rest_api.name, "Stage": api.stage.stage_name},
                     ),
                     AlarmSpec(
+                        key=alarm_key(Name.ALARM_TABLE_READ_THROTTLES),
                         name=name(Name.ALARM_TABLE_READ_THROTTLES),
                         description="Reads of the items table were throttled (raise DynamoDbReadCapacity)",
                         namespace="AWS/DynamoDB",
@@ -237,11 +251,13 @@ class DataProcessingStack(TerraformStack):
                     ),
                 ],
                 handler_errors=HandlerErrorMetric(
+                    key=alarm_key(Name.ALARM_HANDLER_ERRORS),
                     filter_name=name(Name.HANDLER_ERROR_FILTER),
                     log_group_name=processor.log_group.name,
                     namespace=name(Name.METRIC_NAMESPACE),
                     alarm_name=name(Name.ALARM_HANDLER_ERRORS),
                 ),
+                previous_addresses=NUMBERED_ALARMS,
             ),
         )
 

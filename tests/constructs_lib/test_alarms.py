@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
+from cdktf import App, LocalBackend, TerraformStack
+from cdktf_cdktf_provider_aws.sns_topic import SnsTopic
+
+from constructs_lib.alarms import AlarmSpec, ProcessingAlarms, ProcessingAlarmsProps
+from constructs_lib.aws_provider import ProviderProps, aws_provider
+from stacks.data_processing_stack import NUMBERED_ALARMS
+from stacks.facts import REGION
+from tools.terraform_runner import Terraform
 
 # The handler's contract: an unexpected failure is one JSON log line with "level":"ERROR".
 HANDLER_ERROR_PATTERN = '{ $.level = "ERROR" }'
@@ -46,3 +56,47 @@ def test_api_5xx_alarm_notifies_the_topic(synth, alarms):
 def test_throttling_alarms_notify_the_topic(synth, alarms):
     assert _notifies_topic(synth, alarms[("AWS/Lambda", "Throttles")])
     assert _notifies_topic(synth, alarms[("AWS/DynamoDB", "ReadThrottleEvents")])
+
+
+def _alarm_stack(outdir, endpoint, specs):
+    """The alarms construct alone, in front of a topic of its own, as Terraform JSON."""
+    app = App(outdir=str(outdir))
+    stack = TerraformStack(app, "alarms")
+    LocalBackend(stack, path="terraform.tfstate")
+    aws_provider(stack, "aws", ProviderProps(region=REGION, default_tags={"Environment": "Production"}, emulator_endpoint=endpoint))
+    topic = SnsTopic(stack, "topic", name="alarms-test-topic")
+    ProcessingAlarms(stack, "alarms", ProcessingAlarmsProps(topic_arn=topic.arn, alarms=specs))
+    app.synth()
+    return json.loads((outdir / "stacks" / "alarms" / "cdk.tf.json").read_text())
+
+
+def _spec(key):
+    return AlarmSpec(key=key, name=f"test-{key}", description=key, namespace="AWS/Lambda", metric_name=key.title())
+
+
+def test_adding_an_alarm_plans_exactly_its_creation(emulator, provider, tmp_path):
+    """Construct ids come from what an alarm watches, not its position: an alarm added in front of
+    the others, on a real plan after an apply, is the one change."""
+    before = _alarm_stack(tmp_path / "before", emulator.endpoint, [_spec("errors"), _spec("throttles")])
+    (tmp_path / "work").mkdir()
+    (tmp_path / "work" / "cdk.tf.json").write_text(json.dumps(before))
+    terraform = Terraform(tmp_path / "work", emulator.client_env(), provider)
+    terraform.init()
+    terraform.apply({})
+    after = _alarm_stack(tmp_path / "after", emulator.endpoint, [_spec("duration"), _spec("errors"), _spec("throttles")])
+    (tmp_path / "work" / "cdk.tf.json").write_text(json.dumps(after))
+    actions = terraform.planned_actions({}, refresh=False)
+    (added,) = [
+        name for name in after["resource"]["aws_cloudwatch_metric_alarm"] if name not in before["resource"]["aws_cloudwatch_metric_alarm"]
+    ]
+    assert actions == {f"aws_cloudwatch_metric_alarm.{added}": "create"}
+
+
+def test_alarms_an_earlier_release_numbered_move_to_their_keys(synth):
+    """Deployed stacks hold the alarms at alarm-0 ... alarm-4: each is moved, not replaced."""
+    alarms = synth.resources("aws_cloudwatch_metric_alarm")
+    moved = {block["from"]: block["to"] for block in synth.json["moved"]}
+    assert sorted(moved) == sorted(NUMBERED_ALARMS.values()) and all("_alarm-" in old for old in moved)
+    assert {to.split(".", 1)[1] for to in moved.values()} == set(alarms)
+    by_key = {alarms[to.split(".", 1)[1]]["//"]["metadata"]["path"].rsplit("/", 1)[1]: old for old, to in moved.items()}
+    assert by_key == NUMBERED_ALARMS
