@@ -32,7 +32,8 @@ Kinds and what each flags:
   shortened (days or years), or COMPLIANCE → GOVERNANCE; a table's KMS encryption switched off or
   its key changed; a bucket's default encryption removed, or its algorithm or key changed; log
   retention shortened (from never expiring too); the customer-managed key of a log group, topic,
-  queue or function removed or changed.
+  queue or function removed or changed; the region's API Gateway logging role reset (the account
+  setting deleted).
 - alerting: an alarm's actions (alarm, OK or insufficient-data) removed, on update or
   replacement, or disabled; an alarm, its topic or subscription deleted.
 - tags: `Environment=Production` missing or drifting away.
@@ -538,35 +539,59 @@ def _stops(rule: Mapping[str, Any]) -> bool:
 
 
 def _waf_loosened_statements(before: Mapping[str, Any], after: Mapping[str, Any]) -> Iterator[str]:
-    """What a rule that still blocks lets through now: oversized bodies passed on, a body size
-    limit raised, a country judged by a header the client writes, a rule group scoped down; and
-    a rule that allows requests before the blocking rules judge them."""
+    """What a rule that still blocks lets through now: oversized bodies passed on, a size
+    constraint changed to admit more, a country judged by a header the client writes, a rule
+    group scoped down; and an allow rule moved ahead of a blocking rule it did not precede."""
     old = {str(r.get("name")): r for r in _blocks(before.get("rule"))}
     new = {str(r.get("name")): r for r in _blocks(after.get("rule"))}
     for name in sorted(old.keys() & new.keys()):
-        was, now, rule = old[name], new[name], code(name)
-        if "MATCH" in set(_nested(was, "oversize_handling")) and "MATCH" not in set(_nested(now, "oversize_handling")):
-            yield f"WAF rule {rule} no longer matches oversized bodies: what lies beyond the inspected part passes it"
-        for a, b in zip(_nested(was, "size_constraint_statement"), _nested(now, "size_constraint_statement"), strict=False):
-            first, second = _first_block({"b": a}, "b"), _first_block({"b": b}, "b")
-            sizes = (first.get("size"), second.get("size"))
-            lower_bounds = {first.get("comparison_operator"), second.get("comparison_operator")} <= {"GT", "GE"}
-            if lower_bounds and all(isinstance(size, int) for size in sizes) and sizes[1] > sizes[0]:
-                yield f"WAF rule {rule} blocks only above {sizes[1]} bytes instead of {sizes[0]}"
-        if not _set_anywhere(was, "forwarded_ip_config") and _set_anywhere(now, "forwarded_ip_config"):
-            yield f"WAF rule {rule} judges the caller by a forwarded-IP header, which the caller can write"
-        if not _set_anywhere(was, "scope_down_statement") and _set_anywhere(now, "scope_down_statement"):
-            yield f"WAF rule {rule} now inspects only the requests its scope-down statement matches"
-    blocking = [r.get("priority") for r in new.values() if _stops(r) and isinstance(r.get("priority"), int)]
+        yield from _rule_loosened(code(name), old[name], new[name])
+    yield from _allows_ahead(old, new)
+
+
+def _rule_loosened(rule: str, was: Mapping[str, Any], now: Mapping[str, Any]) -> Iterator[str]:
+    # Statement by statement, in the order the rule lists them.
+    if any(
+        a == "MATCH" and b != "MATCH" for a, b in zip(_nested(was, "oversize_handling"), _nested(now, "oversize_handling"), strict=False)
+    ):
+        yield f"WAF rule {rule} no longer matches oversized bodies: what lies beyond the inspected part passes it"
+    for a, b in zip(_nested(was, "size_constraint_statement"), _nested(now, "size_constraint_statement"), strict=False):
+        first, second = _first_block({"b": a}, "b"), _first_block({"b": b}, "b")
+        operators, sizes = (first.get("comparison_operator"), second.get("comparison_operator")), (first.get("size"), second.get("size"))
+        if operators[0] != operators[1]:
+            yield f"WAF rule {rule} compares sizes with {code(operators[1])} instead of {code(operators[0])}"
+        elif (
+            all(isinstance(size, int) for size in sizes)
+            and sizes[1] != sizes[0]
+            and (sizes[1] > sizes[0]) == (operators[1] in ("GT", "GE"))
+        ):
+            yield f"WAF rule {rule} blocks by size {sizes[1]} bytes instead of {sizes[0]}: it lets more through"
+    if not _set_anywhere(was, "forwarded_ip_config") and _set_anywhere(now, "forwarded_ip_config"):
+        yield f"WAF rule {rule} judges the caller by a forwarded-IP header, which the caller can write"
+    if not _set_anywhere(was, "scope_down_statement") and _set_anywhere(now, "scope_down_statement"):
+        yield f"WAF rule {rule} now inspects only the requests its scope-down statement matches"
+
+
+def _allows_ahead(old: Mapping[str, Any], new: Mapping[str, Any]) -> Iterator[str]:
+    """Allow rules now evaluated before blocking rules they did not precede (by order, not number)."""
+
+    def precedes(rules: Mapping[str, Any], first: str, second: str) -> bool:
+        a, b = rules.get(first, {}).get("priority"), rules.get(second, {}).get("priority")
+        return isinstance(a, int) and isinstance(b, int) and a < b
+
+    def allows(rule: Mapping[str, Any] | None) -> bool:
+        return rule is not None and bool(_first_block(rule, "action").get("allow"))
+
     for name, rule in sorted(new.items()):
-        allows = bool(_first_block(rule, "action").get("allow"))
-        ahead = blocking and isinstance(rule.get("priority"), int) and rule["priority"] < min(blocking)
-        earlier = old.get(name)
-        was_ahead = (
-            earlier is not None and bool(_first_block(earlier, "action").get("allow")) and earlier.get("priority") == rule.get("priority")
+        if not allows(rule):
+            continue
+        overtaken = sorted(
+            other
+            for other, blocking in new.items()
+            if _stops(blocking) and precedes(new, name, other) and not (allows(old.get(name)) and precedes(old, name, other))
         )
-        if allows and ahead and not was_ahead:
-            yield f"WAF rule {code(name)} allows requests before the blocking rules judge them (priority {rule['priority']})"
+        if overtaken:
+            yield f"WAF rule {code(name)} allows requests before blocking rules judge them: " + listing(overtaken)
 
 
 _EXPOSURE_BY_TYPE: dict[str, Callable[[_Change], Iterator[Risk]]] = {
@@ -669,6 +694,13 @@ def _protection(c: _Change) -> Iterator[Risk]:
         return
     if c.type == "aws_dynamodb_table":
         yield from _table_protection(c)
+    if c.type == "aws_api_gateway_account" and c.action == "delete" and c.before.get("cloudwatch_role_arn"):
+        yield Risk(
+            "protection",
+            c.address,
+            "the region's API Gateway logging role is reset: every REST API stage in the region writes no execution "
+            "logs until a deployment sets it again",
+        )
     yield from _bucket_protection(c)
     if c.type in KEY_ATTRIBUTES and c.action in ("update", "replace"):
         yield from _key_risks(c, (KEY_ATTRIBUTES[c.type],), "the customer-managed")

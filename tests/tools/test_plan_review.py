@@ -1201,6 +1201,9 @@ def _firewall(**changes):
     }
     if "size" in changes:
         body_rule["statement"][0]["size_constraint_statement"][0]["size"] = changes["size"]
+    if "operator" in changes:
+        body_rule["statement"][0]["size_constraint_statement"][0]["comparison_operator"] = changes["operator"]
+    body_rule["priority"] = changes.get("body_priority", 2)
     geo = {"country_codes": ["KP"], "forwarded_ip_config": changes.get("forwarded", [])}
     common = {"name": "AWSManagedRulesCommonRuleSet", "vendor_name": "AWS", "scope_down_statement": changes.get("scope_down", [])}
     rules = [
@@ -1220,8 +1223,9 @@ def test_rules_that_still_block_but_let_more_through_are_flagged():
         ),
         "a higher size limit": (
             {"size": 10_485_760},
-            "WAF rule `BodyLargerThanTheBackendTakes` blocks only above 10485760 bytes instead of 65536",
+            "WAF rule `BodyLargerThanTheBackendTakes` blocks by size 10485760 bytes instead of 65536: it lets more through",
         ),
+        "another comparison": ({"operator": "LT"}, "WAF rule `BodyLargerThanTheBackendTakes` compares sizes with `LT` instead of `GT`"),
         "a country judged by a header": (
             {"forwarded": [{"header_name": "X-Forwarded-For", "fallback_behavior": "NO_MATCH"}]},
             "WAF rule `BlockedCountries` judges the caller by a forwarded-IP header, which the caller can write",
@@ -1236,15 +1240,27 @@ def test_rules_that_still_block_but_let_more_through_are_flagged():
                     {"name": "LetEveryoneIn", "priority": 0, "action": [{"allow": [{}]}], "statement": [{"size_constraint_statement": []}]}
                 ]
             },
-            "WAF rule `LetEveryoneIn` allows requests before the blocking rules judge them (priority 0)",
+            "WAF rule `LetEveryoneIn` allows requests before blocking rules judge them: "
+            "`BlockedCountries`, `BodyLargerThanTheBackendTakes`, `Common`",
+        ),
+        "an allow between the blocks": (
+            {"extra": [{"name": "LetSomeIn", "priority": 2, "action": [{"allow": [{}]}], "statement": []}], "body_priority": 3},
+            "WAF rule `LetSomeIn` allows requests before blocking rules judge them: `BodyLargerThanTheBackendTakes`, `Common`",
         ),
     }
     for case, (changes, detail) in cases.items():
         assert _risks(_hand("aws_wafv2_web_acl", ["update"], _firewall(), _firewall(**changes))) == [("exposure", detail)], case
     assert _risks(_hand("aws_wafv2_web_acl", ["update"], _firewall(), _firewall())) == []
-    # Tightening is no risk: a lower limit, an allow placed after the blocks.
+    # Tightening is no risk: a lower limit, an allow placed after the blocks, an allow renumbered in its place.
     late_allow = [{"name": "Late", "priority": 9, "action": [{"allow": [{}]}], "statement": []}]
     assert _risks(_hand("aws_wafv2_web_acl", ["update"], _firewall(), _firewall(size=1024, extra=late_allow))) == []
+    first = [{"name": "Health", "priority": 0, "action": [{"allow": [{}]}], "statement": []}]
+    renumbered = [{**first[0], "priority": 1}]
+    moved = _firewall(extra=renumbered)
+    for rule in moved["rule"]:
+        if rule["name"] != "Health":
+            rule["priority"] += 10
+    assert _risks(_hand("aws_wafv2_web_acl", ["update"], _firewall(extra=first), moved)) == []
 
 
 def test_a_web_acl_moved_to_a_new_address_is_judged_against_the_one_it_replaces():
@@ -1257,6 +1273,18 @@ def test_a_web_acl_moved_to_a_new_address_is_judged_against_the_one_it_replaces(
         "aws_wafv2_web_acl.new",
         "WAF rule `BodyLargerThanTheBackendTakes` no longer matches oversized bodies: what lies beyond the inspected part passes it",
     ) in flagged
+
+
+def test_the_region_wide_logging_setting_deleted_is_flagged():
+    deleted = _hand("aws_api_gateway_account", ["delete"], {"cloudwatch_role_arn": "arn:aws:iam::123456789012:role/r"}, None)
+    assert _risks(deleted) == [
+        (
+            "protection",
+            "the region's API Gateway logging role is reset: every REST API stage in the region writes no execution "
+            "logs until a deployment sets it again",
+        )
+    ]
+    assert _risks(_hand("aws_api_gateway_account", ["delete"], {"cloudwatch_role_arn": ""}, None)) == []
 
 
 def test_a_distribution_refusing_fewer_countries_is_flagged():

@@ -311,7 +311,7 @@ def test_waf_rules_let_through_and_a_default_action_from_block_to_allow_are_flag
         ("exposure", "callers from `KP` are no longer blocked"),
         ("exposure", "the web ACL's default action changes from block to allow"),
         # Allowed, not merely counted: what it matches skips every rule after it.
-        ("exposure", "WAF rule `Embargo` allows requests before the blocking rules judge them (priority 1)"),
+        ("exposure", "WAF rule `Embargo` allows requests before blocking rules judge them: `Common`"),
     ]
 
 
