@@ -9,6 +9,7 @@ their own encrypted log group as one JSON object per request; the stage is trace
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -53,7 +54,7 @@ from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
 from cdktf_cdktf_provider_aws.wafv2_web_acl_association import Wafv2WebAclAssociation
 from constructs import Construct
 
-from constructs_lib.api_snapshot import NOT_SNAPSHOTTED, configures_the_api
+from constructs_lib.api_snapshot import NOT_SNAPSHOTTED, configures_the_api, snapshotted
 
 # One JSON object per request; field names follow $context variables.
 ACCESS_LOG_FORMAT = json.dumps(
@@ -96,6 +97,10 @@ def request_schema(id_rule: Mapping[str, Any]) -> str:
     )
 
 
+# How a resource names the REST API it configures: its id, as a reference.
+DIRECT_API_REFERENCE = re.compile(r"\$\{aws_api_gateway_rest_api\.[\w-]+\.id\}")
+
+
 @jsii.implements(IStringProducer)
 class _SnapshotDigest:
     """The deployment's trigger: a digest of every attribute (but tags) of the REST API and of every
@@ -114,15 +119,22 @@ class _SnapshotDigest:
         stack = TerraformStack.of(self.api)
         # Each read of an attribute is a token of its own: compared as the expressions they resolve to.
         api_id = context.resolve(self.rest_api.id)
-        snapshotted = sorted(
-            f"{child.terraform_resource_type}.{child.friendly_unique_id}"
-            for child in stack.node.find_all()
-            if isinstance(child, TerraformResource)
-            and (
-                child is self.rest_api
-                or configures_the_api(child.terraform_resource_type, context.resolve(getattr(child, "rest_api_id_input", None)), api_id)
-            )
-        )
+        addresses = [f"{self.rest_api.terraform_resource_type}.{self.rest_api.friendly_unique_id}"]
+        for child in stack.node.find_all():
+            if not isinstance(child, TerraformResource) or not snapshotted(child.terraform_resource_type):
+                continue
+            named = context.resolve(getattr(child, "rest_api_id_input", None))
+            if named is None:
+                continue
+            if not (isinstance(named, str) and DIRECT_API_REFERENCE.fullmatch(named)):
+                # Through a variable or a function it could be this API, unseen: say so rather than miss it.
+                raise ValueError(
+                    f"{child.node.path} names its REST API as {named!r}: pass the API's id itself (rest_api.id), "
+                    "so the deployment that snapshots it can find it"
+                )
+            if configures_the_api(child.terraform_resource_type, named, api_id):
+                addresses.append(f"{child.terraform_resource_type}.{child.friendly_unique_id}")
+        addresses.sort()
         skipped = json.dumps(list(NOT_SNAPSHOTTED))
         # As the provider reads them back, or the first plan after every apply would plan a new
         # deployment: unset and empty are one value (an unset map or list reads back empty), and a
@@ -130,7 +142,7 @@ class _SnapshotDigest:
         # and read back as written).
         kept = f"!contains({skipped}, name) && try(length(value) > 0, value != null)"
         canonical = "try(jsonencode(jsondecode(value)), value)"
-        objects = f"[for snapshot in [{', '.join(snapshotted)}] : {{for name, value in snapshot : name => {canonical} if {kept}}}]"
+        objects = f"[for snapshot in [{', '.join(addresses)}] : {{for name, value in snapshot : name => {canonical} if {kept}}}]"
         return f"${{sha1(jsonencode({objects}))}}"
 
 

@@ -15,7 +15,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from cdktf import App, LocalBackend, TerraformStack
+from cdktf import App, LocalBackend, TerraformStack, TerraformVariable
 from cdktf_cdktf_provider_aws.api_gateway_method import ApiGatewayMethod
 from cdktf_cdktf_provider_aws.api_gateway_resource import ApiGatewayResource
 from cdktf_cdktf_provider_aws.api_gateway_rest_api_policy import ApiGatewayRestApiPolicy
@@ -187,3 +187,28 @@ def test_every_resource_configuring_the_api_is_in_the_trigger_wherever_it_is_dec
     assert len(configuring) == 9 and all(address in trigger for address in configuring), trigger
     assert "aws_api_gateway_rest_api.first" in trigger and "aws_api_gateway_rest_api.second" not in trigger
     assert "_second_" not in trigger and "aws_api_gateway_stage." not in trigger and "aws_lambda_function." not in trigger
+
+
+def test_a_resource_naming_the_api_indirectly_stops_the_synth(tmp_path):
+    """Through a variable it might be this API, out of the digest's sight: refused, not skipped."""
+    app = App(outdir=str(tmp_path / "cdktf.out"))
+    stack = TerraformStack(app, "api")
+    api = ProcessApi(
+        stack,
+        "api",
+        ProcessApiProps(
+            name="api",
+            key_name="api-key",
+            usage_plan_name="api-plan",
+            access_log_group_name="/aws/apigateway/api",
+            function=LambdaFunction(
+                stack, "function", function_name="f", role="arn:aws:iam::123456789012:role/r", runtime="nodejs22.x", handler="index.handler"
+            ),
+            id_rule=HandlerContract.load().id_rule,
+            logging_account=None,
+        ),
+    )
+    somewhere = TerraformVariable(stack, "api-id", type="string")
+    ApiGatewayResource(stack, "elsewhere", rest_api_id=somewhere.string_value, parent_id=api.rest_api.root_resource_id, path_part="x")
+    with pytest.raises(Exception, match="names its REST API as"):
+        app.synth()
