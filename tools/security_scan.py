@@ -3,8 +3,8 @@
     python -m tools.security_scan [cdktf.out/stacks/<stack>/cdk.tf.json]   (default: the service stack)
 
 checkov scans .tf.json only with `--framework terraform_json`, and 3.3.30 crashes on a
-`terraform.required_version` block in it (bridgecrewio/checkov#7454). So the scan runs on a
-copy without that one block; what users deploy keeps the version constraint. Checks skipped on
+`terraform.required_version` block in it (bridgecrewio/checkov#7454) and on `moved` blocks. So
+the scan runs on a copy without those; what users deploy keeps them. Checks skipped on
 purpose are listed in .checkov.yaml; their reasons live in docs/checkov-skips.yaml, rendered into docs/security.md.
 """
 
@@ -34,9 +34,12 @@ class ScanResult:
 
 
 def scannable_copy(stack_json: Path, workdir: Path) -> Path:
-    """The stack's JSON without terraform.required_version (the only thing checkov trips on)."""
+    """The stack's JSON without what checkov trips on: terraform.required_version, and `moved`
+    blocks (a list of address pairs, where its parser expects a block of blocks: "this method
+    receives only dicts"). Neither configures a resource."""
     document = json.loads(stack_json.read_text())
     document.get("terraform", {}).pop("required_version", None)
+    document.pop("moved", None)
     target = workdir / "cdk.tf.json"
     target.write_text(json.dumps(document))
     return target

@@ -36,10 +36,12 @@ def test_every_skipped_check_is_explained_in_the_security_docs():
     assert set(skipped) == explained
 
 
-def test_only_the_scan_copy_drops_the_terraform_version_constraint(synth, tmp_path):
-    # checkov 3.3.30 crashes on terraform.required_version in .tf.json (bridgecrewio/checkov#7454).
+def test_only_the_scan_copy_drops_the_terraform_version_constraint_and_the_moved_blocks(synth, tmp_path):
+    # checkov 3.3.30 crashes on terraform.required_version in .tf.json (bridgecrewio/checkov#7454)
+    # and on a `moved` list; neither configures a resource.
     copy = json.loads(scannable_copy(synth.stack_dir / "cdk.tf.json", tmp_path).read_text())
-    assert "required_version" not in copy["terraform"]
+    assert "required_version" not in copy["terraform"] and "moved" not in copy
     original = synth.json
     assert original["terraform"].pop("required_version") == ">= 1.10"
+    assert original.pop("moved")
     assert copy == original
