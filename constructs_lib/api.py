@@ -54,7 +54,7 @@ from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
 from cdktf_cdktf_provider_aws.wafv2_web_acl_association import Wafv2WebAclAssociation
 from constructs import Construct
 
-from constructs_lib.api_snapshot import NOT_SNAPSHOTTED, configures_the_api, snapshotted
+from constructs_lib.api_snapshot import NOT_SNAPSHOTTED, snapshotted
 
 # One JSON object per request; field names follow $context variables.
 ACCESS_LOG_FORMAT = json.dumps(
@@ -111,12 +111,11 @@ class _SnapshotDigest:
     after them. A removed resource is the exception: see docs/security.md, "Changes that reach the
     live API"."""
 
-    def __init__(self, api: Construct, rest_api: ApiGatewayRestApi) -> None:
-        self.api = api
+    def __init__(self, rest_api: ApiGatewayRestApi) -> None:
         self.rest_api = rest_api
 
     def produce(self, context: IResolveContext) -> str:
-        stack = TerraformStack.of(self.api)
+        stack = TerraformStack.of(self.rest_api)
         # Each read of an attribute is a token of its own: compared as the expressions they resolve to.
         api_id = context.resolve(self.rest_api.id)
         addresses = [f"{self.rest_api.terraform_resource_type}.{self.rest_api.friendly_unique_id}"]
@@ -132,7 +131,7 @@ class _SnapshotDigest:
                     f"{child.node.path} names its REST API as {named!r}: pass the API's id itself (rest_api.id), "
                     "so the deployment that snapshots it can find it"
                 )
-            if configures_the_api(child.terraform_resource_type, named, api_id):
+            if named == api_id:
                 addresses.append(f"{child.terraform_resource_type}.{child.friendly_unique_id}")
         addresses.sort()
         skipped = json.dumps(list(NOT_SNAPSHOTTED))
@@ -257,7 +256,7 @@ class ProcessApi(Construct):
             "deployment",
             rest_api_id=self.rest_api.id,
             # A new deployment whenever anything it snapshots changes; the stage then moves to it.
-            triggers={"redeployment": Lazy.string_value(_SnapshotDigest(self, self.rest_api))},
+            triggers={"redeployment": Lazy.string_value(_SnapshotDigest(self.rest_api))},
             lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
         )
         self.access_logs = CloudwatchLogGroup(

@@ -17,8 +17,3 @@ NOT_SNAPSHOTTED = ("tags", "tags_all")
 def snapshotted(resource_type: str) -> bool:
     """Whether a resource of this type that names a REST API is in the API's deployments."""
     return resource_type.startswith("aws_api_gateway_") and resource_type not in NOT_SNAPSHOTTED_TYPES
-
-
-def configures_the_api(resource_type: str, rest_api_id: object, api_id: object) -> bool:
-    """Whether a resource of this type naming `rest_api_id` is in a snapshot of the API `api_id`."""
-    return snapshotted(resource_type) and rest_api_id == api_id

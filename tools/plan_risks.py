@@ -25,8 +25,8 @@ Kinds and what each flags:
   rule that still blocks but lets more through (oversized bodies no longer matched, a higher body
   size limit, a country judged by a forwarded-IP header, a rule group scoped down), or an allow
   rule placed ahead of the blocking ones; a web ACL re-addressed is judged against the one it
-  replaces; a
-  method, route, response or other part of a REST API deleted (the live stage keeps serving it).
+  replaces; a method, route, response or other part of a REST API deleted (the live stage keeps
+  serving it).
 - protection: deletion protection or point-in-time recovery switched off; `force_destroy`
   switched on for a bucket; versioning suspended or removed; Object Lock retention removed or
   shortened (days or years), or COMPLIANCE → GOVERNANCE; a table's KMS encryption switched off or
@@ -390,18 +390,23 @@ def _lambda_permission(c: _Change) -> Iterator[Risk]:
         yield Risk("exposure", c.address, f"lets {'anyone' if principal == '*' else 'account'} {code(principal)} invoke the function")
 
 
+def _first_of(block: Any) -> dict[str, Any]:
+    """A block's first element; empty when there is none (an absent block is [] in plan JSON)."""
+    return (_blocks(block) or [{}])[0]
+
+
 def _first_block(config: Mapping[str, Any], name: str) -> dict[str, Any]:
-    """A nested block's first element; empty when there is none (an absent block is [] in plan JSON)."""
-    return (_blocks(config.get(name)) or [{}])[0]
+    """A nested block's first element."""
+    return _first_of(config.get(name))
+
+
+def _stops(rule: Mapping[str, Any]) -> bool:
+    return bool(_first_block(rule, "override_action").get("none") or any(_first_block(rule, "action").get(a) for a in WAF_STOPPING_ACTIONS))
 
 
 def _waf_blocking(side: Mapping[str, Any]) -> set[str]:
     """Rules that stop requests: a block, CAPTCHA or challenge action, or a rule group not overridden to count."""
-    names = set()
-    for rule in _blocks(side.get("rule")):
-        if _first_block(rule, "override_action").get("none") or any(_first_block(rule, "action").get(a) for a in WAF_STOPPING_ACTIONS):
-            names.add(str(rule.get("name")))
-    return names
+    return {str(rule.get("name")) for rule in _blocks(side.get("rule")) if _stops(rule)}
 
 
 def _waf_relaxed(side: Mapping[str, Any]) -> set[str]:
@@ -433,7 +438,7 @@ def inspection_limits(side: Mapping[str, Any]) -> dict[str, int]:
     bodies = _first_block(_first_block(side, "association_config"), "request_body")
     limits = {}
     for resource, setting in bodies.items():
-        limit = _first_block({"block": setting}, "block").get("default_size_inspection_limit")
+        limit = _first_of(setting).get("default_size_inspection_limit")
         if isinstance(limit, str) and limit.startswith("KB_") and limit[3:].isdigit():
             limits[resource] = int(limit[3:])
     return limits
@@ -534,10 +539,6 @@ def _set_anywhere(value: Any, key: str) -> bool:
     return any(inner not in (None, [], {}) for inner in _nested(value, key))
 
 
-def _stops(rule: Mapping[str, Any]) -> bool:
-    return bool(_first_block(rule, "override_action").get("none") or any(_first_block(rule, "action").get(a) for a in WAF_STOPPING_ACTIONS))
-
-
 def _waf_loosened_statements(before: Mapping[str, Any], after: Mapping[str, Any]) -> Iterator[str]:
     """What a rule that still blocks lets through now: oversized bodies passed on, a size
     constraint changed to admit more, a country judged by a header the client writes, a rule
@@ -556,7 +557,7 @@ def _rule_loosened(rule: str, was: Mapping[str, Any], now: Mapping[str, Any]) ->
     ):
         yield f"WAF rule {rule} no longer matches oversized bodies: what lies beyond the inspected part passes it"
     for a, b in zip(_nested(was, "size_constraint_statement"), _nested(now, "size_constraint_statement"), strict=False):
-        first, second = _first_block({"b": a}, "b"), _first_block({"b": b}, "b")
+        first, second = _first_of(a), _first_of(b)
         operators, sizes = (first.get("comparison_operator"), second.get("comparison_operator")), (first.get("size"), second.get("size"))
         if operators[0] != operators[1]:
             yield f"WAF rule {rule} compares sizes with {code(operators[1])} instead of {code(operators[0])}"
