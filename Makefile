@@ -60,10 +60,10 @@ synth: install
 	@echo "synthesized: cdktf.out/stacks/ (one folder per stack, each with its cdk.tf.json)"
 
 up: install
-	$(VENV_PYTHON) -m tools.up up
+	$(VENV_PYTHON) -m local_cloud.up up
 
 down: install
-	$(VENV_PYTHON) -m tools.up down
+	$(VENV_PYTHON) -m local_cloud.up down
 
 # Four jobs side by side, their output kept apart: lint; the handler's tests; the end-to-end
 # chain, the critical path (it mostly waits on the provider), in a pytest of its own; and the other
@@ -107,18 +107,18 @@ clean:
 # The scan needs no state bucket: it synthesizes with a local backend.
 scan: install
 	STATE_BACKEND=local $(VENV_PYTHON) main.py
-	$(VENV_PYTHON) -m tools.security_scan
+	$(VENV_PYTHON) -m review.security_scan
 
 # The generated tables and diagram in README.md and docs/ (tests/test_docs.py fails when they are stale).
 docs: install
-	$(VENV_PYTHON) -m tools.docs
+	$(VENV_PYTHON) -m dev_tools.docs
 
 bench: install
-	$(VENV_PYTHON) -m tools.bench_synth
+	$(VENV_PYTHON) -m dev_tools.bench_synth
 
 bench-handler: install
 	cd handler && npm run --silent bench
 
 # Needs `make up`: it benchmarks the local API of the deployment that left running.
 bench-api: install
-	$(VENV_PYTHON) -m tools.bench_api
+	$(VENV_PYTHON) -m dev_tools.bench_api

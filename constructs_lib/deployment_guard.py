@@ -21,7 +21,7 @@ deployment's key, plans its record as the one change.
 Not covered, and written down in docs/delivery.md: `-target` plans that leave the record and the
 variable out, and a state this stack never wrote at the deployment's key (Terraform cannot tell it
 from an empty one; reading the state object from the configuration would nest a copy of it in
-every state written, so the check runs before Terraform: `python -m tools.state_owner`).
+every state written, so the check runs before Terraform: `python -m review.state_owner`).
 """
 
 from __future__ import annotations

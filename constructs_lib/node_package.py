@@ -14,7 +14,7 @@ import json
 import zipfile
 from pathlib import Path
 
-from synth.atomic import write_atomically
+from constructs_lib.atomic_file import write_atomically
 
 # Runtimes hashicorp/aws 5.100.0 accepts for Node.js; AWS refuses to create the older ones.
 NODE_RUNTIMES = ("nodejs14.x", "nodejs16.x", "nodejs18.x", "nodejs20.x", "nodejs22.x")

@@ -60,7 +60,7 @@ class DataProcessingStack(TerraformStack):
         aws_provider(
             self,
             "aws",
-            ProviderProps(region=REGION, default_tags=REQUIRED_TAGS, emulator_endpoint=settings.emulator_endpoint),
+            ProviderProps(region=REGION, default_tags=REQUIRED_TAGS),
         )
 
         inputs = StackInputs(self, "inputs", InputDefaults(resource_prefix=settings.deployment or InputDefaults.resource_prefix))

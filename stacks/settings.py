@@ -2,7 +2,7 @@
 
 `SETTINGS` is the one home of every setting: its environment variable, its cdktf.json context
 key, its default and what it does. `StackSettings.load` reads them, and the settings table in
-docs/settings.md is rendered from them (`python -m tools.docs`), so neither can drift.
+docs/settings.md is rendered from them (`python -m dev_tools.docs`), so neither can drift.
 """
 
 from __future__ import annotations
@@ -232,14 +232,6 @@ SETTINGS: tuple[Setting, ...] = (
         "specification's 1000); a smaller one is for tests of the quota, never for production",
         _positive_or_unset("the API construct's 1000"),
     ),
-    Setting(
-        "emulator_endpoint",
-        "EMULATOR_ENDPOINT",
-        None,
-        "",
-        "A local emulator's URL: aims the provider at it with fake credentials (`make up` sets it; never for AWS)",
-        _optional,
-    ),
 )
 
 
@@ -270,7 +262,6 @@ class StackSettings:
     cdn_wait_for_deployment: bool
     manage_api_account: bool
     api_requests_per_day: int | None
-    emulator_endpoint: str | None
 
     @classmethod
     def load(

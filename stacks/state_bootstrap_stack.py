@@ -33,7 +33,7 @@ class StateBootstrapStack(TerraformStack):
         aws_provider(
             self,
             "aws",
-            ProviderProps(region=REGION, default_tags=REQUIRED_TAGS, emulator_endpoint=settings.emulator_endpoint),
+            ProviderProps(region=REGION, default_tags=REQUIRED_TAGS),
         )
         state = SecureBucket(
             self,

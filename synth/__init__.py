@@ -1,1 +1,1 @@
-"""What `main.py` needs at synth time besides the stacks and constructs (tools/ is for developers and CI)."""
+"""What `main.py` needs at synth time besides the stacks and constructs: the provider fast path and the backend memory."""

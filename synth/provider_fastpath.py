@@ -33,8 +33,8 @@ import types
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from stacks.facts import PROJECT_ROOT
-from synth.atomic import write_atomically
+from constructs_lib.atomic_file import write_atomically
+from stacks.facts import PROJECT_ROOT, PYTHON_FOLDERS
 
 PACKAGE = "cdktf_cdktf_provider_aws"
 DISTRIBUTION = "cdktf-cdktf-provider-aws"
@@ -47,7 +47,7 @@ SWITCH = "CDKTF_PROVIDER_FASTPATH"
 FORMAT_VERSION = "1"
 
 CACHE_DIR = PROJECT_ROOT / ".build" / "provider-fastpath"
-SCANNED = ("main.py", "stacks", "constructs_lib", "synth", "tools", "tests")
+SCANNED = ("main.py", *PYTHON_FOLDERS)
 
 _TYPE_REFERENCE = re.compile(r'"fqn":\s*"(' + re.escape(ASSEMBLY) + r"\.[A-Za-z0-9]+)\.")
 _JSII_TYPE = re.compile(r'jsii_type="' + re.escape(ASSEMBLY) + r"\.([A-Za-z0-9]+)\.")

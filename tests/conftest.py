@@ -7,8 +7,8 @@ assertion also proves that `python main.py` works offline; it uses the local bac
 
 from __future__ import annotations
 
+from runners import terraform_cli
 from synth import provider_fastpath
-from tools import terraform_cli
 
 # Before anything imports cdktf (its node process copies the environment when it starts),
 # and before any test imports a provider module.
@@ -23,10 +23,10 @@ from typing import Any  # noqa: E402
 
 import pytest  # noqa: E402
 
+from dev_tools import app  # noqa: E402
+from local_cloud.emulator import MotoServer  # noqa: E402
+from runners.terraform_runner import ProviderServer, Terraform  # noqa: E402
 from stacks.facts import STACK_NAME  # noqa: E402
-from tools import app  # noqa: E402
-from tools.emulator import MotoServer  # noqa: E402
-from tools.terraform_runner import ProviderServer, Terraform  # noqa: E402
 
 VALID_INPUTS = {"AlertEmail": "ops@example.com"}
 
@@ -129,7 +129,7 @@ def emulator(tmp_path_factory: pytest.TempPathFactory):
 @pytest.fixture(scope="session")
 def provider(emulator: MotoServer, synth: Synth, tmp_path_factory: pytest.TempPathFactory):
     """One AWS provider process for this worker's terraform commands on its emulator
-    (tools/terraform_runner.ProviderServer): a plan then takes a quarter of the CPU time. Its
+    (runners/terraform_runner.ProviderServer): a plan then takes a quarter of the CPU time. Its
     version is the one the synthesized stack requires (an attached provider skips that check)."""
     version = synth.json["terraform"]["required_providers"]["aws"]["version"]
     with ProviderServer(emulator.client_env(), version, tmp_path_factory.mktemp("provider") / "provider.log") as server:

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from dev_tools import docs
 from stacks.facts import PROJECT_ROOT
-from tools import docs
 
 DOCS = docs.doc_files()
 
@@ -45,7 +45,12 @@ def test_every_cited_test_exists(doc):
 
 @pytest.mark.parametrize("doc", DOCS, ids=_id)
 def test_every_cited_repository_path_exists(doc):
-    paths = set(re.findall(r"`((?:tests|constructs_lib|stacks|tools|handler|docs|synth|\.github)/[\w./-]+?)(?:::\w+)?`", doc.read_text()))
+    paths = set(
+        re.findall(
+            r"`((?:tests|constructs_lib|stacks|review|local_cloud|runners|dev_tools|handler|docs|synth|\.github)/[\w./-]+?)(?:::\w+)?`",
+            doc.read_text(),
+        )
+    )
     assert {p for p in paths if not (PROJECT_ROOT / p).exists()} == set()
 
 
@@ -109,7 +114,7 @@ def test_generated_docs_match_the_code(synth):
     assert stale == [], (
         "generated docs differ from what the code renders: "
         + "; ".join(str(s) for s in stale)
-        + ". Run `make docs` (python -m tools.docs) and commit the result."
+        + ". Run `make docs` (python -m dev_tools.docs) and commit the result."
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tools.app import synthesize
+from dev_tools.app import synthesize
 
 
 def test_main_py_writes_the_stack_json_without_credentials(synth):

@@ -32,7 +32,7 @@ def test_the_lint_refuses_a_broken_workflow(tmp_path):
 
 def test_pull_requests_test_plan_and_update_one_review_comment():
     text = (PROJECT_ROOT / ".github" / "workflows" / "pull-request.yml").read_text()
-    assert "make test" in text and "terraform plan" in text and "tools.plan_review" in text
+    assert "make test" in text and "terraform plan" in text and "review.plan_review" in text
     assert "role-to-assume: ${{ vars.AWS_PLAN_ROLE_ARN }}" in text and "id-token: write" in text
     assert "updateComment" in text and "<!-- plan-review -->" in text
     # Only the bot's own comment is updated, risks stay red until a reviewer labels the PR, and
@@ -64,7 +64,7 @@ def test_project_code_never_runs_with_aws_credentials_except_terraform():
             if not assume:
                 continue
             before = " ".join(s.get("run", "") for s in steps[: assume[0]])
-            assert "make synth" in before and "tools.terraform_cli" in before and "stacks.facts" in before
+            assert "make synth" in before and "runners.terraform_cli" in before and "stacks.facts" in before
             for step in steps[assume[0] + 1 :]:
                 if ".venv/bin/python" in step.get("run", "") or "make " in step.get("run", ""):
                     env = step.get("env", {})
@@ -174,7 +174,7 @@ def test_failed_tests_post_a_review_saying_the_plan_did_not_run_and_fail_the_pla
 
 
 def test_a_state_this_stack_never_wrote_stops_the_apply_and_fails_the_plan_job():
-    """tools/state_owner.py between reading the stored state and using it (a plan or the apply)."""
+    """review/state_owner.py between reading the stored state and using it (a plan or the apply)."""
     for workflow, before in (("deploy.yml", "terraform apply"), ("pull-request.yml", "Review the plan")):
         (job,) = [j for j in _jobs(workflow).values() if any("state_owner" in s.get("run", "") for s in j["steps"])]
         names = [s.get("name") for s in job["steps"]]

@@ -10,9 +10,9 @@ from cdktf_cdktf_provider_aws.sns_topic import SnsTopic
 
 from constructs_lib.alarms import AlarmSpec, ProcessingAlarms, ProcessingAlarmsProps
 from constructs_lib.aws_provider import ProviderProps, aws_provider
+from runners.terraform_runner import Terraform
 from stacks.data_processing_stack import NUMBERED_ALARMS
 from stacks.facts import REGION
-from tools.terraform_runner import Terraform
 
 # The handler's contract: an unexpected failure is one JSON log line with "level":"ERROR".
 HANDLER_ERROR_PATTERN = '{ $.level = "ERROR" }'
@@ -58,12 +58,12 @@ def test_throttling_alarms_notify_the_topic(synth, alarms):
     assert _notifies_topic(synth, alarms[("AWS/DynamoDB", "ReadThrottleEvents")])
 
 
-def _alarm_stack(outdir, endpoint, specs):
+def _alarm_stack(outdir, specs):
     """The alarms construct alone, in front of a topic of its own, as Terraform JSON."""
     app = App(outdir=str(outdir))
     stack = TerraformStack(app, "alarms")
     LocalBackend(stack, path="terraform.tfstate")
-    aws_provider(stack, "aws", ProviderProps(region=REGION, default_tags={"Environment": "Production"}, emulator_endpoint=endpoint))
+    aws_provider(stack, "aws", ProviderProps(region=REGION, default_tags={"Environment": "Production"}))
     topic = SnsTopic(stack, "topic", name="alarms-test-topic")
     ProcessingAlarms(stack, "alarms", ProcessingAlarmsProps(topic_arn=topic.arn, alarms=specs))
     app.synth()
@@ -77,13 +77,13 @@ def _spec(key):
 def test_adding_an_alarm_plans_exactly_its_creation(emulator, provider, tmp_path):
     """Construct ids come from what an alarm watches, not its position: an alarm added in front of
     the others, on a real plan after an apply, is the one change."""
-    before = _alarm_stack(tmp_path / "before", emulator.endpoint, [_spec("errors"), _spec("throttles")])
+    before = _alarm_stack(tmp_path / "before", [_spec("errors"), _spec("throttles")])
     (tmp_path / "work").mkdir()
     (tmp_path / "work" / "cdk.tf.json").write_text(json.dumps(before))
     terraform = Terraform(tmp_path / "work", emulator.client_env(), provider)
     terraform.init()
     terraform.apply({})
-    after = _alarm_stack(tmp_path / "after", emulator.endpoint, [_spec("duration"), _spec("errors"), _spec("throttles")])
+    after = _alarm_stack(tmp_path / "after", [_spec("duration"), _spec("errors"), _spec("throttles")])
     (tmp_path / "work" / "cdk.tf.json").write_text(json.dumps(after))
     actions = terraform.planned_actions({}, refresh=False)
     (added,) = [

@@ -8,10 +8,10 @@ import json
 import pytest
 from cdktf import Testing
 
+from local_cloud.gateway import render
 from stacks.settings import SettingsError, StackSettings
 from tests.conftest import run_main
 from tests.support.plans import planned_one
-from tools.local_gateway import render
 
 
 def test_api_is_a_regional_rest_api(synth):

@@ -25,9 +25,9 @@ from cdktf_cdktf_provider_aws.lambda_function import LambdaFunction
 from constructs_lib.api import ProcessApi, ProcessApiProps
 from constructs_lib.api_snapshot import snapshotted
 from constructs_lib.aws_provider import ProviderProps, aws_provider
+from runners.terraform_runner import Terraform
 from stacks.facts import REGION
 from stacks.handler_contract import HandlerContract
-from tools.terraform_runner import Terraform
 
 TRUST = {
     "Version": "2012-10-17",
@@ -63,13 +63,13 @@ def _package(outdir: Path) -> Path:
     return package
 
 
-def _api_stack(outdir: Path, endpoint: str, copies: tuple[str, ...] = COPIES, added_beside: bool = False) -> dict:
+def _api_stack(outdir: Path, copies: tuple[str, ...] = COPIES, added_beside: bool = False) -> dict:
     """The API construct's Terraform JSON, once per copy, each with a function to invoke; with
     `added_beside`, a route and a resource policy added to the first copy's API from the stack."""
     app = App(outdir=str(outdir / "cdktf.out"))
     stack = TerraformStack(app, "api")
     LocalBackend(stack, path="terraform.tfstate")
-    aws_provider(stack, "aws", ProviderProps(region=REGION, default_tags={"Environment": "Production"}, emulator_endpoint=endpoint))
+    aws_provider(stack, "aws", ProviderProps(region=REGION, default_tags={"Environment": "Production"}))
     role = IamRole(stack, "role", name="api-test-role", assume_role_policy=json.dumps(TRUST))
     for copy in copies:
         function = LambdaFunction(
@@ -120,7 +120,7 @@ def _of(document: dict, copy: str, resource_type: str) -> tuple[str, dict]:
 def planned(emulator, provider, tmp_path_factory):
     """Every copy applied as built; then one plan with each copy's change made (and none in one)."""
     root = tmp_path_factory.mktemp("api-deployment")
-    document = _api_stack(root, emulator.endpoint)
+    document = _api_stack(root)
     workdir = root / "work"
     workdir.mkdir()
     (workdir / "cdk.tf.json").write_text(json.dumps(document))
@@ -169,7 +169,7 @@ def test_a_removed_part_of_the_api_plans_a_new_deployment_and_its_deletion(plann
 def test_every_resource_configuring_the_api_is_in_the_trigger_wherever_it_is_declared(tmp_path):
     """Resources added beside the construct (from the stack) are found by the API they name, with
     none of another API's: the second copy's resources stay out of the first's trigger."""
-    document = _api_stack(tmp_path, "http://127.0.0.1:1", copies=("first", "second"), added_beside=True)
+    document = _api_stack(tmp_path, copies=("first", "second"), added_beside=True)
     resources = document["resource"]
     (first,) = [
         d for d in resources["aws_api_gateway_deployment"].values() if d["rest_api_id"].startswith("${aws_api_gateway_rest_api.first")

@@ -18,10 +18,10 @@ import pytest
 from cdktf import TerraformStack, TerraformVariable, Testing
 
 from constructs_lib.deployment_guard import DeploymentGuard, DeploymentGuardProps
+from runners.terraform_runner import Terraform
 from stacks.facts import STACK_NAME
 from tests.conftest import VALID_INPUTS, run_main
 from tests.support.configurations import only
-from tools.terraform_runner import Terraform
 
 OWNER = "team-a"
 BELONGS = f'This state belongs to deployment "{OWNER}" of stack {STACK_NAME}, not to "team-b" of {STACK_NAME}'

@@ -8,9 +8,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from constructs_lib.naming import MAX_PREFIX_LENGTH
+from runners.terraform_runner import Terraform
 from tests.conftest import VALID_INPUTS
 from tests.support.plans import planned_one
-from tools.terraform_runner import Terraform
 
 PREFIX_LENGTH = "ResourcePrefix must be 3 to 45 characters long"
 PREFIX_CHARS = "ResourcePrefix may hold only lowercase letters, digits and single hyphens"

@@ -159,8 +159,8 @@ ENGINEER_POLICY = {
 def locked_out(tmp_path_factory):
     """An engineer who may read and write team-a's state but not its lock file, and the stack
     synthesized for the shared state."""
+    from local_cloud.emulator import MotoServer, client_env
     from tests.conftest import run_main
-    from tools.emulator import MotoServer, client_env
 
     root = tmp_path_factory.mktemp("state-iam")
     with MotoServer(log_path=root / "moto.log", settings={"INITIAL_NO_AUTH_ACTION_COUNT": "5"}) as emulator:
@@ -183,7 +183,7 @@ def locked_out(tmp_path_factory):
 
 
 def test_a_state_bucket_that_does_not_exist_stops_terraform_init_with_its_name(locked_out, tmp_path):
-    from tools.terraform_runner import Terraform
+    from runners.terraform_runner import Terraform
 
     stack_dir, env = locked_out
     document = json.loads((stack_dir / "cdk.tf.json").read_text())
@@ -195,7 +195,7 @@ def test_a_state_bucket_that_does_not_exist_stops_terraform_init_with_its_name(l
 
 
 def test_without_permission_on_the_lock_file_a_plan_is_refused_and_the_state_is_untouched(locked_out, tmp_path):
-    from tools.terraform_runner import Terraform
+    from runners.terraform_runner import Terraform
 
     stack_dir, env = locked_out
     workdir = tmp_path / "data-processing"
@@ -236,17 +236,17 @@ def _state(*resources: tuple[str, str]) -> bytes:
 @pytest.fixture(scope="module")
 def stored(tmp_path_factory):
     """team-a's synth for the S3 backend on the emulator, initialised; each test stores what it needs."""
+    from local_cloud.emulator import MotoServer
+    from local_cloud.provider_override import aim_at_emulator
+    from runners.terraform_runner import Terraform
     from tests.conftest import run_main
-    from tools.emulator import MotoServer
-    from tools.terraform_runner import Terraform
 
     root = tmp_path_factory.mktemp("stored-state")
     with MotoServer(log_path=root / "moto.log") as emulator:
         s3 = emulator.client("s3")
         s3.create_bucket(Bucket="acme-state")
-        stack_dir = run_main(
-            root / "cdktf.out", STATE_BACKEND="s3", STATE_BUCKET="acme-state", RESOURCE_PREFIX="team-a", EMULATOR_ENDPOINT=emulator.endpoint
-        )
+        stack_dir = run_main(root / "cdktf.out", STATE_BACKEND="s3", STATE_BUCKET="acme-state", RESOURCE_PREFIX="team-a")
+        aim_at_emulator(stack_dir, emulator.endpoint)
         terraform = Terraform(stack_dir, emulator.client_env())
         terraform.init()
         document = json.loads((stack_dir / "cdk.tf.json").read_text())
@@ -295,7 +295,7 @@ def test_a_pre_upgrade_state_moved_to_its_deployments_key_is_this_stacks(stored)
 def test_the_guards_reads_keep_the_state_the_same_size_from_apply_to_apply(stored, tmp_path):
     """What a data source reads is kept in the state: the guard reads keys only, so a state does
     not grow with each apply (a read of the state object itself would nest a copy per apply)."""
-    from tools.terraform_runner import Terraform
+    from runners.terraform_runner import Terraform
 
     terraform, s3, document = stored
     _clear(s3)

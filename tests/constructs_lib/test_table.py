@@ -6,10 +6,10 @@ import json
 
 from cdktf import Testing
 
+from runners.terraform_runner import Terraform
 from tests.conftest import VALID_INPUTS
 from tests.support.configurations import only
 from tests.support.plans import planned_one
-from tools.terraform_runner import Terraform
 
 
 def test_table_is_provisioned_from_the_capacity_variables_with_string_id_key(synth):

@@ -2,7 +2,7 @@
 the state bucket, `npx cdktf deploy data-processing` deploys with non-default inputs onto the S3
 backend, under the deployment's own state key, while a second engineer's plan and apply
 are refused by the state lock. Then every required property is read back through the AWS API, the
-local API (tools/local_api.py) is called over HTTP as a client calls the deployed one, a stale
+local API (local_cloud/api.py) is called over HTTP as a client calls the deployed one, a stale
 lock is recovered, a broken state is restored from its previous version, the re-plan is clean,
 and `npx cdktf destroy` leaves nothing behind.
 
@@ -22,12 +22,12 @@ from urllib.parse import urlparse
 
 import pytest
 
+from local_cloud.api import LocalApi
+from local_cloud.deployment import LocalDeployment
+from local_cloud.emulator import MotoServer
+from runners.terraform_runner import Terraform
 from stacks.facts import PROJECT_ROOT
 from tests.support.policy_simulator import ALLOWED, EXPLICIT_DENY, IMPLICIT_DENY, Request, assert_decisions, decide, foreign
-from tools.emulator import MotoServer
-from tools.local_api import LocalApi
-from tools.local_stack import LocalStack
-from tools.terraform_runner import Terraform
 
 INPUTS = {
     "ResourcePrefix": "e2e-check",
@@ -82,7 +82,7 @@ def _exists(s3, key: str) -> bool:
 
 @dataclass
 class Deployment:
-    stack: LocalStack
+    stack: LocalDeployment
     outputs: dict[str, Any]
     # What a second engineer's terraform said while the deploy held the state lock: command -> (exit code, output).
     concurrent: dict[str, tuple[int, str]]
@@ -104,7 +104,7 @@ def _refusals(engineer: Terraform) -> dict[str, tuple[int, str]]:
 def chain(tmp_path_factory):
     root = tmp_path_factory.mktemp("e2e")
     with MotoServer(log_path=root / "moto.log") as emulator:
-        stack = LocalStack(
+        stack = LocalDeployment(
             root=root,
             endpoint=emulator.endpoint,
             variables=dict(DEPLOY_INPUTS),

@@ -7,8 +7,8 @@ import shutil
 
 import pytest
 
+from runners.terraform_runner import Terraform
 from tests.conftest import run_main
-from tools.terraform_runner import Terraform
 
 STATE_BUCKET = "acme-dataproc-tfstate-123456789012"
 

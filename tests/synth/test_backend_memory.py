@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 
+from runners.terraform_runner import Terraform
 from synth.backend_memory import forget_other_backend
-from tools.terraform_runner import Terraform
 
 
 def _config(path: str) -> str:

@@ -11,9 +11,9 @@ import sys
 
 import pytest
 
+from dev_tools import app
 from stacks.facts import PROJECT_ROOT
 from synth import provider_fastpath
-from tools import app
 
 
 def _tree(root):

@@ -1,5 +1,5 @@
 'use strict';
-// The project's patched moto server (tools/moto_server.py, the one the Python tests use) on a
+// The project's patched moto server (local_cloud/moto_server.py, the one the Python tests use) on a
 // free loopback port, with fake credentials, and helpers to create the table and bucket a test
 // needs.
 
@@ -33,7 +33,7 @@ function answers(url) {
 
 async function startEmulator() {
   const port = await freePort();
-  const child = spawn(PYTHON, ['-m', 'tools.moto_server', '-H', '127.0.0.1', '-p', String(port)], {
+  const child = spawn(PYTHON, ['-m', 'local_cloud.moto_server', '-H', '127.0.0.1', '-p', String(port)], {
     cwd: PROJECT_ROOT,
     env: { ...process.env, MOTO_IAM_LOAD_MANAGED_POLICIES: 'true' },
     stdio: 'ignore',

@@ -1,0 +1,59 @@
+"""Before Terraform plans or applies: is the stored state one this stack wrote?
+
+A state of another stack (a wrong STATE_KEY, a copied object) looks to Terraform like resources
+this configuration no longer has: it plans to delete them all. The deployment guard
+(constructs_lib/deployment_guard.py) cannot see such a state from the configuration, so this
+check compares the stored state (`terraform state pull`) with the synthesized configuration:
+an empty state, or one holding at least one of the configuration's resources, is this stack's
+(a state from before per-deployment keys is: its resources are the stack's). Anything else is
+refused. The workflows run it between `terraform init` and the plan or apply:
+
+    terraform state pull > stored-state.json
+    python -m review.state_owner cdk.tf.json stored-state.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+FOREIGN = 5
+
+
+def configured_addresses(config: dict[str, Any]) -> set[str]:
+    return {f"{kind}.{name}" for kind, named in config.get("resource", {}).items() for name in named}
+
+
+def stored_addresses(state: dict[str, Any]) -> set[str]:
+    return {f"{r['type']}.{r['name']}" for r in state.get("resources", []) if r.get("mode") == "managed" and not r.get("module")}
+
+
+def foreign_resources(state: dict[str, Any], config: dict[str, Any]) -> list[str]:
+    """The stored resources, when none of them is the configuration's; else nothing."""
+    stored = stored_addresses(state)
+    return [] if not stored or stored & configured_addresses(config) else sorted(stored)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("config", type=Path, help="the synthesized cdk.tf.json")
+    parser.add_argument("state", type=Path, help="the stored state (`terraform state pull`); empty: no state yet")
+    args = parser.parse_args(argv)
+    text = args.state.read_text().strip()
+    foreign = foreign_resources(json.loads(text) if text else {}, json.loads(args.config.read_text()))
+    if foreign:
+        shown = ", ".join(f"`{a}`" for a in foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+        print(
+            f"The stored state holds {len(foreign)} resources, none of them this stack's ({shown}): another stack wrote it, "
+            "or STATE_KEY points at the wrong object. Nothing was planned; point this deployment at its own state.",
+            file=sys.stderr,
+        )
+        return FOREIGN
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,1 +1,0 @@
-"""Developer tooling: Terraform CLI set-up, the local emulator, benchmarks."""
