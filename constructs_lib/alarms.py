@@ -17,8 +17,6 @@ from cdktf_cdktf_provider_aws.cloudwatch_log_metric_filter import (
 from cdktf_cdktf_provider_aws.cloudwatch_metric_alarm import CloudwatchMetricAlarm
 from constructs import Construct
 
-# The handler logs failures as one JSON line with "level":"ERROR".
-HANDLER_ERROR_PATTERN = '{ $.level = "ERROR" }'
 HANDLER_ERROR_METRIC = "HandlerErrors"
 
 
@@ -40,9 +38,11 @@ class AlarmSpec:
 
 @dataclass(frozen=True)
 class HandlerErrorMetric:
-    """A metric counting the handler's structured error lines in a log group."""
+    """A metric counting the handler's structured error lines in a log group (`pattern`: the
+    CloudWatch Logs filter pattern that matches them, from the handler's contract)."""
 
     key: str
+    pattern: str
     filter_name: str
     log_group_name: str
     namespace: str
@@ -69,7 +69,7 @@ class ProcessingAlarms(Construct):
                 "handler-errors-filter",
                 name=metric.filter_name,
                 log_group_name=metric.log_group_name,
-                pattern=HANDLER_ERROR_PATTERN,
+                pattern=props.handler_errors.pattern,
                 metric_transformation=CloudwatchLogMetricFilterMetricTransformation(
                     name=HANDLER_ERROR_METRIC,
                     namespace=metric.namespace,

@@ -10,7 +10,7 @@ const { parse } = require('./src/parse');
 const { respond } = require('./src/respond');
 const { read, resultKey, write } = require('./src/store');
 
-const { environment: ENVIRONMENT } = require('./src/contract.json');
+const { environment: ENVIRONMENT, errorLine: ERROR_LINE } = require('./src/contract.json');
 
 function config() {
   const values = Object.fromEntries(Object.entries(ENVIRONMENT).map(([setting, name]) => [setting, process.env[name]]));
@@ -40,8 +40,9 @@ exports.handler = async (event, context) => {
       return respond(error.status, { error: error.code, message: error.message, requestId }, error.headers);
     }
     const failure = classify(error);
+    // The line the stack's handler-errors metric filter counts (src/contract.json, errorLine).
     log({
-      level: 'ERROR',
+      [ERROR_LINE.field]: ERROR_LINE.value,
       requestId,
       id,
       status: failure.status,

@@ -252,6 +252,7 @@ class DataProcessingStack(TerraformStack):
                 ],
                 handler_errors=HandlerErrorMetric(
                     key=alarm_key(Name.ALARM_HANDLER_ERRORS),
+                    pattern=contract.error_pattern,
                     filter_name=name(Name.HANDLER_ERROR_FILTER),
                     log_group_name=processor.log_group.name,
                     namespace=name(Name.METRIC_NAMESPACE),

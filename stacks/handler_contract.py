@@ -20,11 +20,22 @@ class HandlerContract:
     environment: Mapping[str, str]  # setting -> variable name: table, bucket, cdnDomain
     max_body_bytes: int
     id_rule: Mapping[str, Any]
+    error_line: Mapping[str, str]  # field, value: what marks a log line as an unexpected failure
 
     @classmethod
     def load(cls, handler_dir: Path = HANDLER_DIR) -> HandlerContract:
         document = json.loads((handler_dir / "src" / "contract.json").read_text())
-        return cls(environment=document["environment"], max_body_bytes=document["maxBodyBytes"], id_rule=document["idRule"])
+        return cls(
+            environment=document["environment"],
+            max_body_bytes=document["maxBodyBytes"],
+            id_rule=document["idRule"],
+            error_line=document["errorLine"],
+        )
+
+    @property
+    def error_pattern(self) -> str:
+        """The CloudWatch Logs filter pattern that matches the handler's error lines."""
+        return f'{{ $.{self.error_line["field"]} = "{self.error_line["value"]}" }}'
 
     def environment_for(self, **values: str) -> dict[str, str]:
         """The function's environment from its settings by their contract names (table=..., ...);

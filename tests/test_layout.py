@@ -62,7 +62,6 @@ def test_the_constructs_know_nothing_of_the_emulator():
         str(path.relative_to(PROJECT_ROOT))
         for path in [*(PROJECT_ROOT / "constructs_lib").rglob("*.py"), *(PROJECT_ROOT / "stacks").rglob("*.py")]
         # facts.py describes every folder, the local cloud's among them.
-        if path.name != "facts.py"
-        and any(word in path.read_text().lower() for word in ("emulator", "moto", "endpoint_url", "endpoints"))
+        if path.name != "facts.py" and any(word in path.read_text().lower() for word in ("emulator", "moto", "endpoint_url", "endpoints"))
     }
     assert mentions == set()

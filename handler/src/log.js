@@ -1,7 +1,7 @@
 'use strict';
 // One JSON line per request, written to stdout directly: the Lambda runtime prefixes console
 // output with a timestamp and level, which would stop CloudWatch reading the line as JSON (the
-// handler-errors metric filter matches { $.level = "ERROR" }). As Powertools' logger does, each
+// handler-errors metric filter matches the error line of src/contract.json). As Powertools' logger does, each
 // line carries the X-Ray trace id, and an error's stack goes with it.
 
 const output = { write: (line) => process.stdout.write(line) };

@@ -7,6 +7,7 @@ const test = require('node:test');
 const assert = require('node:assert');
 const net = require('net');
 const path = require('path');
+const { configuredFor } = require('./support/emulator');
 const { execFile } = require('child_process');
 
 const { proxyEvent } = require('./support/invoke');
@@ -79,9 +80,7 @@ function runOnce(endpoint, { remainingMs, sdk }) {
     AWS_ACCESS_KEY_ID: 'testing',
     AWS_SECRET_ACCESS_KEY: 'testing',
     AWS_REGION: 'us-east-1',
-    TABLE_NAME: 'items',
-    BUCKET_NAME: 'results',
-    CDN_DOMAIN: 'cdn.example',
+    ...configuredFor({ table: 'items', bucket: 'results', cdnDomain: 'cdn.example' }),
     REMAINING_MS: String(remainingMs),
     HIDE_SDK_V3: sdk === 2 ? '1' : '0',
     AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE: '1',

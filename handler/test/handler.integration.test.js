@@ -4,7 +4,8 @@
 const test = require('node:test');
 const assert = require('node:assert');
 
-const { arrange } = require('./support/emulator');
+const { arrange, configuredFor } = require('./support/emulator');
+const { environment: ENVIRONMENT } = require('../src/contract.json');
 const { invoke, proxyEvent } = require('./support/invoke');
 const { MAX_BODY_BYTES } = require('../src/parse');
 
@@ -126,18 +127,18 @@ function assertFault(result) {
 }
 
 test('a missing table answers 500 and logs one structured error line', async () => {
-  const result = await withEnv({ TABLE_NAME: 'missing-table' }, () => invoke(handler, proxyEvent({ id: 'item-1' })));
+  const result = await withEnv(configuredFor({ table: 'missing-table' }), () => invoke(handler, proxyEvent({ id: 'item-1' })));
   assert.strictEqual(assertFault(result).cause.name, 'ResourceNotFoundException');
 });
 
 test('a missing bucket answers 500, logs one structured error line and writes nothing', async () => {
   const before = await aws.listKeys(BUCKET);
-  const result = await withEnv({ BUCKET_NAME: 'missing-bucket' }, () => invoke(handler, proxyEvent({ id: 'item-1' })));
+  const result = await withEnv(configuredFor({ bucket: 'missing-bucket' }), () => invoke(handler, proxyEvent({ id: 'item-1' })));
   assert.strictEqual(assertFault(result).cause.name, 'NoSuchBucket');
   assert.deepStrictEqual(await aws.listKeys(BUCKET), before);
 });
 
 test('missing configuration answers 500 without naming it to the client', async () => {
-  const result = await withEnv({ CDN_DOMAIN: '' }, () => invoke(handler, proxyEvent({ id: 'item-1' })));
-  assert.match(assertFault(result).cause.message, /CDN_DOMAIN/);
+  const result = await withEnv(configuredFor({ cdnDomain: '' }), () => invoke(handler, proxyEvent({ id: 'item-1' })));
+  assert.match(assertFault(result).cause.message, new RegExp(ENVIRONMENT.cdnDomain));
 });

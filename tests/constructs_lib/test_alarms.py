@@ -13,9 +13,7 @@ from constructs_lib.aws_provider import ProviderProps, aws_provider
 from runners.terraform_runner import Terraform
 from stacks.data_processing_stack import NUMBERED_ALARMS
 from stacks.facts import REGION
-
-# The handler's contract: an unexpected failure is one JSON log line with "level":"ERROR".
-HANDLER_ERROR_PATTERN = '{ $.level = "ERROR" }'
+from stacks.handler_contract import HandlerContract
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +39,7 @@ def test_handler_reported_errors_become_an_alarmed_metric(synth, alarms):
     metric_filter = synth.only("aws_cloudwatch_log_metric_filter")
     (group,) = [a for a, g in synth.resources("aws_cloudwatch_log_group").items() if g["name"].startswith("/aws/lambda/")]
     assert metric_filter["log_group_name"] == f"${{aws_cloudwatch_log_group.{group}.name}}"
-    assert metric_filter["pattern"] == HANDLER_ERROR_PATTERN
+    assert metric_filter["pattern"] == HandlerContract.load().error_pattern == '{ $.level = "ERROR" }'
     namespace = metric_filter["metric_transformation"]["namespace"]
     metric = metric_filter["metric_transformation"]["name"]
     assert _notifies_topic(synth, alarms[(namespace, metric)])

@@ -9,6 +9,7 @@ import pytest
 from cdktf import Testing
 
 from constructs_lib.node_package import DEFAULT_RUNTIME, build_package
+from stacks.handler_contract import HandlerContract
 from stacks.settings import PROJECT_ROOT, SettingsError, StackSettings
 from tests.conftest import run_main
 from tests.support.plans import planned, planned_one
@@ -35,11 +36,11 @@ def test_function_gets_table_bucket_and_cdn_domain_from_their_resources(synth):
     (table,) = synth.resources("aws_dynamodb_table")
     bucket = synth.bucket_address(object_lock=True)
     (distribution,) = synth.resources("aws_cloudfront_distribution")
-    assert synth.only("aws_lambda_function")["environment"]["variables"] == {
-        "TABLE_NAME": f"${{aws_dynamodb_table.{table}.name}}",
-        "BUCKET_NAME": f"${{aws_s3_bucket.{bucket}.bucket}}",
-        "CDN_DOMAIN": f"${{aws_cloudfront_distribution.{distribution}.domain_name}}",
-    }
+    assert synth.only("aws_lambda_function")["environment"]["variables"] == HandlerContract.load().environment_for(
+        table=f"${{aws_dynamodb_table.{table}.name}}",
+        bucket=f"${{aws_s3_bucket.{bucket}.bucket}}",
+        cdnDomain=f"${{aws_cloudfront_distribution.{distribution}.domain_name}}",
+    )
 
 
 def test_log_group_is_created_by_terraform_named_after_the_function_with_30_days(valid_plan, synth):

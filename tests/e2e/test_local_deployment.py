@@ -27,6 +27,7 @@ from local_cloud.deployment import LocalDeployment
 from local_cloud.emulator import MotoServer
 from runners.terraform_runner import Terraform
 from stacks.facts import PROJECT_ROOT
+from stacks.handler_contract import HandlerContract
 from tests.support.policy_simulator import ALLOWED, EXPLICIT_DENY, IMPLICIT_DENY, Request, assert_decisions, decide, foreign
 
 INPUTS = {
@@ -341,11 +342,9 @@ def test_function_runtime_environment_and_tags(aws, outputs):
     configuration = function["Configuration"]
     assert configuration["FunctionName"] == "e2e-check-processor"
     assert configuration["Runtime"] == "nodejs22.x"
-    assert configuration["Environment"]["Variables"] == {
-        "TABLE_NAME": outputs["table_name"],
-        "BUCKET_NAME": outputs["data_bucket_name"],
-        "CDN_DOMAIN": outputs["cloudfront_domain"],
-    }
+    assert configuration["Environment"]["Variables"] == HandlerContract.load().environment_for(
+        table=outputs["table_name"], bucket=outputs["data_bucket_name"], cdnDomain=outputs["cloudfront_domain"]
+    )
     assert function["Tags"]["Environment"] == "Production"
 
 
@@ -537,7 +536,7 @@ def test_alarms_notify_the_topic(aws, outputs):
     for alarm in alarms:
         assert alarm["AlarmActions"] == [outputs["alert_topic_arn"]], alarm["AlarmName"]
     (metric_filter,) = aws("logs").describe_metric_filters(logGroupName=f"/aws/lambda/{outputs['function_name']}")["metricFilters"]
-    assert metric_filter["filterPattern"] == '{ $.level = "ERROR" }'
+    assert metric_filter["filterPattern"] == HandlerContract.load().error_pattern
 
 
 @pytest.fixture(scope="module")

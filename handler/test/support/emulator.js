@@ -7,6 +7,7 @@ const { spawn } = require('child_process');
 const net = require('net');
 const path = require('path');
 const http = require('http');
+const { environment: ENVIRONMENT } = require('../../src/contract.json');
 
 const PROJECT_ROOT = path.join(__dirname, '..', '..', '..');
 const PYTHON = process.env.PROJECT_PYTHON || path.join(PROJECT_ROOT, '.venv', 'bin', 'python');
@@ -117,8 +118,13 @@ async function arrange({ table, bucket, item, cdnDomain }) {
   await aws.createTable(table);
   await aws.createBucket(bucket);
   await aws.putItem(table, item);
-  Object.assign(process.env, { TABLE_NAME: table, BUCKET_NAME: bucket, CDN_DOMAIN: cdnDomain });
+  Object.assign(process.env, configuredFor({ table, bucket, cdnDomain }));
   return { emulator, aws };
 }
 
-module.exports = { arrange, startEmulator, testClients };
+/** The handler's environment for these settings, by their names in src/contract.json (its one home). */
+function configuredFor(settings) {
+  return Object.fromEntries(Object.entries(settings).map(([setting, value]) => [ENVIRONMENT[setting], value]));
+}
+
+module.exports = { arrange, configuredFor, startEmulator, testClients };
