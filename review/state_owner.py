@@ -6,7 +6,8 @@ this configuration no longer has: it plans to delete them all. The deployment gu
 check compares the stored state (`terraform state pull`) with the synthesized configuration:
 an empty state, or one holding at least one of the configuration's resources, is this stack's
 (a state from before per-deployment keys is: its resources are the stack's). Anything else is
-refused. The workflows run it between `terraform init` and the plan or apply:
+refused (exit 5), and so is an object that is no Terraform state at all (exit 6). The
+workflows run it between `terraform init` and the plan or apply:
 
     terraform state pull > stored-state.json
     python -m review.state_owner cdk.tf.json stored-state.json
@@ -21,14 +22,26 @@ from pathlib import Path
 from typing import Any
 
 FOREIGN = 5
+UNREADABLE = 6
+
+
+class NotAState(ValueError):
+    """The stored object is not a Terraform state document."""
 
 
 def configured_addresses(config: dict[str, Any]) -> set[str]:
     return {f"{kind}.{name}" for kind, named in config.get("resource", {}).items() for name in named}
 
 
-def stored_addresses(state: dict[str, Any]) -> set[str]:
-    return {f"{r['type']}.{r['name']}" for r in state.get("resources", []) if r.get("mode") == "managed" and not r.get("module")}
+def stored_addresses(state: Any) -> set[str]:
+    """Every managed resource's full address, its module path included: the stack declares no
+    modules, so a resource inside one is never this stack's."""
+    resources = state.get("resources", []) if isinstance(state, dict) else None
+    if not isinstance(resources, list) or not all(isinstance(r, dict) and "type" in r and "name" in r for r in resources):
+        raise NotAState("the stored object is not a Terraform state (no list of resources with a type and a name)")
+    return {
+        ".".join(filter(None, (r.get("module"), r["type"], str(r["name"])))) for r in resources if r.get("mode", "managed") == "managed"
+    }
 
 
 def foreign_resources(state: dict[str, Any], config: dict[str, Any]) -> list[str]:
@@ -43,7 +56,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("state", type=Path, help="the stored state (`terraform state pull`); empty: no state yet")
     args = parser.parse_args(argv)
     text = args.state.read_text().strip()
-    foreign = foreign_resources(json.loads(text) if text else {}, json.loads(args.config.read_text()))
+    try:
+        foreign = foreign_resources(json.loads(text) if text else {}, json.loads(args.config.read_text()))
+    except (NotAState, json.JSONDecodeError) as error:
+        print(f"{error}. Nothing was planned; look at the object at this deployment's key before using it.", file=sys.stderr)
+        return UNREADABLE
     if foreign:
         shown = ", ".join(f"`{a}`" for a in foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
         print(

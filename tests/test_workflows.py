@@ -4,7 +4,9 @@ permissions per job), both offline."""
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -119,10 +121,11 @@ def test_a_failed_plan_still_posts_a_review_that_says_so_and_then_fails_the_job(
     last step fails the job."""
     steps = _plan_job_steps()
     names = [s.get("name") for s in steps]
-    plan_step, review_step = steps[names.index("terraform plan")], steps[names.index("Review the plan")]
-    fail_step = steps[names.index("Fail when the plan failed")]
+    state_step, plan_step = steps[names.index("Read the stored state")], steps[names.index("terraform plan")]
+    review_step, fail_step = steps[names.index("Review the plan")], steps[names.index("Fail when the plan failed")]
     assert names.index("Post or update the review comment") < names.index("Fail when the plan failed")
-    assert fail_step["if"] == "steps.plan.outputs.status != '0'" and plan_step["id"] == "plan"
+    assert fail_step["if"] == "steps.state.outputs.status != '0' || steps.plan.outputs.status != '0'"
+    assert (state_step["id"], plan_step["id"], plan_step["if"]) == ("state", "plan", "steps.state.outputs.status == '0'")
     # Also after an earlier step failed, so no previous commit's review stands (not for forks: no token to post with).
     comment_step = steps[names.index("Post or update the review comment")]
     for step in (review_step, comment_step):
@@ -138,9 +141,10 @@ def test_a_failed_plan_still_posts_a_review_that_says_so_and_then_fails_the_job(
     )
     fake.chmod(0o755)
     env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "GITHUB_OUTPUT": str(output), "STACK_DIR": str(stack_dir)}
-    ran = subprocess.run(["bash", "-e", "-c", plan_step["run"]], cwd=stack_dir, env=env, capture_output=True, text=True)
-    assert ran.returncode == 0, ran.stderr  # the step records the failure instead of stopping the job
-    assert output.read_text() == "status=1\n"
+    for step in (state_step, plan_step):
+        ran = subprocess.run(["bash", "-e", "-c", step["run"]], cwd=stack_dir, env=env, capture_output=True, text=True)
+        assert ran.returncode == 0, ran.stderr  # each step records a failure instead of stopping the job
+    assert output.read_text() == "status=0\nstatus=1\n"
     review = review_step["run"].replace(".venv/bin/python", sys.executable)
     review_env = {**env, **review_step["env"], "PYTHONPATH": str(PROJECT_ROOT)}
     # What GitHub puts in: the step's output above, and the run's address.
@@ -153,6 +157,30 @@ def test_a_failed_plan_still_posts_a_review_that_says_so_and_then_fails_the_job(
     assert comment.startswith("<!-- plan-review -->\n## Terraform plan review\n\n### :x: The plan failed")
     assert 'S3 bucket "acme" does not exist.' in comment and "No risks flagged" not in comment
     assert comment.rstrip().endswith("https://github.com/acme/app/actions/runs/7")
+
+
+def test_a_refused_state_fails_its_step_and_the_review_says_why_instead_of_reviewing_a_plan(synth, tmp_path):
+    """The check's own shell with another stack's state: the step fails (so nothing plans after
+    it), and the review comment quotes the refusal."""
+    steps = _plan_job_steps()
+    names = [s.get("name") for s in steps]
+    owner_step, review_step = steps[names.index("Refuse a state this stack never wrote")], steps[names.index("Review the plan")]
+    stack_dir = tmp_path / "stack"
+    stack_dir.mkdir()
+    (stack_dir / "cdk.tf.json").write_text(synth.text)
+    resources = [{"mode": "managed", "type": "aws_instance", "name": "web", "instances": []}]
+    (stack_dir / "stored-state.json").write_text(json.dumps({"version": 4, "resources": resources}))
+    env = {**os.environ, **owner_step["env"], "STACK_DIR": str(stack_dir), "PYTHONPATH": str(PROJECT_ROOT)}
+    run = owner_step["run"].replace(".venv/bin/python", sys.executable)
+    ran = subprocess.run(["bash", "-e", "-c", run], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert ran.returncode == 5 and "none of them this stack's" in ran.stdout
+    review_env = {**os.environ, **review_step["env"], "OWNER_OUTCOME": "failure", "TESTS_RESULT": "success", "PLAN_STATUS": "0"}
+    review_env.update(GITHUB_SERVER_URL="https://github.com", GITHUB_REPOSITORY="acme/app", GITHUB_RUN_ID="9")
+    ran = subprocess.run(["bash", "-e", "-c", review_step["run"]], cwd=tmp_path, env=review_env, capture_output=True, text=True)
+    assert ran.returncode == 0, ran.stderr
+    comment = (tmp_path / "plan-review.md").read_text()
+    assert "### :x: The plan did not run: the stored state is not this stack's." in comment
+    assert "`aws_instance.web`" in comment and "No risks flagged" not in comment
 
 
 def test_failed_tests_post_a_review_saying_the_plan_did_not_run_and_fail_the_plan_job(tmp_path):
@@ -174,9 +202,14 @@ def test_failed_tests_post_a_review_saying_the_plan_did_not_run_and_fail_the_pla
 
 
 def test_a_state_this_stack_never_wrote_stops_the_apply_and_fails_the_plan_job():
-    """review/state_owner.py between reading the stored state and using it (a plan or the apply)."""
-    for workflow, before in (("deploy.yml", "terraform apply"), ("pull-request.yml", "Review the plan")):
+    """review/state_owner.py between reading the stored state and using it: the step that reads
+    the state plans nothing, and every step that plans or applies comes after the check (which
+    fails its step, so those later steps do not run)."""
+    for workflow in ("deploy.yml", "pull-request.yml"):
         (job,) = [j for j in _jobs(workflow).values() if any("state_owner" in s.get("run", "") for s in j["steps"])]
-        names = [s.get("name") for s in job["steps"]]
-        reads = next(i for i, s in enumerate(job["steps"]) if "terraform state pull > stored-state.json" in s.get("run", ""))
-        assert reads < names.index("Refuse a state this stack never wrote") < names.index(before), workflow
+        runs = [s.get("run", "") for s in job["steps"]]
+        reads = next(i for i, run in enumerate(runs) if "terraform state pull > stored-state.json" in run)
+        check = next(i for i, run in enumerate(runs) if "review.state_owner" in run)
+        uses = [i for i, run in enumerate(runs) if re.search(r"terraform (plan|apply)\b", run)]
+        assert uses and reads < check < min(uses), workflow
+        assert "always()" not in " ".join(str(job["steps"][i].get("if", "")) for i in uses), workflow

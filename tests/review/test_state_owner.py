@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import json
 
-from review.state_owner import FOREIGN, main
+import pytest
+
+from review.state_owner import FOREIGN, UNREADABLE, main
 
 
 def _state(*addresses: str) -> str:
-    resources = [{"mode": "managed", "type": a.split(".")[0], "name": a.split(".")[1], "instances": []} for a in addresses]
+    """A state holding these addresses (`module.NAME.` in front: inside that module)."""
+    resources = []
+    for address in addresses:
+        *module, kind, name = address.split(".")
+        resource = {"mode": "managed", "type": kind, "name": name, "instances": []}
+        resources.append({**resource, "module": ".".join(module)} if module else resource)
     return json.dumps({"version": 4, "serial": 1, "lineage": "l", "resources": resources})
 
 
@@ -24,3 +31,20 @@ def test_a_state_of_another_stack_is_refused_and_this_stacks_or_none_is_not(synt
     for nothing in ("", _state()):  # no state yet (`terraform state pull` prints nothing), or an empty one
         stored.write_text(nothing)
         assert main([str(config), str(stored)]) == 0
+
+
+def test_a_state_of_another_stacks_modules_is_refused(synth, tmp_path, capsys):
+    """The stack declares no modules: a resource inside one is never its own, whatever its name."""
+    config = synth.stack_dir / "cdk.tf.json"
+    stored = tmp_path / "stored-state.json"
+    stored.write_text(_state("module.app.terraform_data.orders", f"module.app.{synth.address_of('aws_dynamodb_table')}"))
+    assert main([str(config), str(stored)]) == FOREIGN
+    assert "`module.app.terraform_data.orders`" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("stored_text", ["null", "[]", '{"resources": null}', '{"resources": [1]}', "not json"])
+def test_an_object_that_is_no_state_is_refused_with_a_message(synth, tmp_path, capsys, stored_text):
+    stored = tmp_path / "stored-state.json"
+    stored.write_text(stored_text)
+    assert main([str(synth.stack_dir / "cdk.tf.json"), str(stored)]) == UNREADABLE
+    assert "Nothing was planned" in capsys.readouterr().err
