@@ -482,6 +482,13 @@ def _distribution(c: _Change) -> Iterator[Risk]:
         yield Risk("exposure", c.address, "a cache behavior lets viewers use http (allow-all)")
     if c.before.get("web_acl_id") and not c.after.get("web_acl_id") and not c.unknown_at("web_acl_id"):
         yield Risk("exposure", c.address, "the distribution's WAF web ACL is removed")
+    elif c.before.get("web_acl_id") and (c.unknown_at("web_acl_id") or c.after.get("web_acl_id") != c.before.get("web_acl_id")):
+        shown = "(known after apply)" if c.unknown_at("web_acl_id") else code(c.after.get("web_acl_id"))
+        yield Risk(
+            "exposure",
+            c.address,
+            f"the distribution is protected by another WAF web ACL: {shown} instead of {code(c.before['web_acl_id'])}",
+        )
     if c.action in ("update", "replace"):
 
         def refused(side: Mapping[str, Any]) -> set[str]:
@@ -496,10 +503,26 @@ def _distribution(c: _Change) -> Iterator[Risk]:
 def _web_acl_association(c: _Change) -> Iterator[Risk]:
     if c.action == "delete":
         yield Risk("exposure", c.address, "a WAF web ACL is removed from the resource it protected")
+    if c.action not in ("update", "replace"):
+        return
+    # Both attributes force a replacement: the resource is then guarded by another ACL, or the ACL guards another resource.
+    for attribute, what in (
+        ("web_acl_arn", "the resource is protected by another web ACL"),
+        ("resource_arn", "the web ACL protects another resource"),
+    ):
+        old, new = c.before.get(attribute), c.after.get(attribute)
+        if c.unknown_at(attribute) or new != old:
+            shown = "(known after apply)" if c.unknown_at(attribute) else code(new)
+            yield Risk("exposure", c.address, f"{what}: {shown} instead of {code(old)}")
 
 
 def _web_acl(c: _Change) -> Iterator[Risk]:
+    if c.action == "delete":
+        yield Risk("exposure", c.address, f"the WAF web ACL {code(c.before.get('name'))} is deleted: what it protected loses its rules")
     if c.action not in ("update", "replace"):
+        return
+    if c.unknown_at("rule"):
+        yield Risk("exposure", c.address, "the web ACL's rules are known only after apply: what they block cannot be judged here")
         return
     weakened = (_waf_blocking(c.before) - _waf_blocking(c.after)) | (_waf_relaxed(c.after) - _waf_relaxed(c.before))
     if weakened:
@@ -571,6 +594,58 @@ def _rule_loosened(rule: str, was: Mapping[str, Any], now: Mapping[str, Any]) ->
         yield f"WAF rule {rule} judges the caller by a forwarded-IP header, which the caller can write"
     if not _set_anywhere(was, "scope_down_statement") and _set_anywhere(now, "scope_down_statement"):
         yield f"WAF rule {rule} now inspects only the requests its scope-down statement matches"
+    limits = [
+        _first_of(side).get("limit")
+        for side in (next(_nested(was, "rate_based_statement"), None), next(_nested(now, "rate_based_statement"), None))
+    ]
+    if all(isinstance(limit, int) for limit in limits) and limits[1] > limits[0]:
+        yield f"WAF rule {rule} allows {limits[1]} requests per window instead of {limits[0]}"
+    old, new = (_unjudged(_first_block(side, "statement")) for side in (was, now))
+    if old != new:
+        yield (
+            f"WAF rule {rule} matches by another statement ({listing(sorted(_statement_kinds(new)))} "
+            f"instead of {listing(sorted(_statement_kinds(old)))}): judge by hand that it still blocks what it did"
+        )
+
+
+# What the checks above judge by direction (or, for a group's version, leave alone): the rest of a
+# statement changing is flagged as a change of what the rule matches.
+JUDGED_STATEMENT_FIELDS = {
+    "size",
+    "comparison_operator",
+    "oversize_handling",
+    "forwarded_ip_config",
+    "scope_down_statement",
+    "country_codes",
+    "limit",
+    "version",
+    "rule_action_override",
+}
+
+
+def _unjudged(value: Any) -> Any:
+    """A statement without the fields judged by direction (an empty block is kept: `uri_path {}`
+    says what is inspected)."""
+    if isinstance(value, list):
+        return [_unjudged(item) for item in value]
+    if isinstance(value, dict):
+        return {k: _unjudged(v) for k, v in value.items() if k not in JUDGED_STATEMENT_FIELDS}
+    return value
+
+
+def _statement_kinds(statement: Any) -> set[str]:
+    """The statement types a rule's statement is built of (`byte_match_statement`, ...)."""
+    return {key for block in _nested_keys(statement) for key in [block] if key.endswith("_statement")} or {"none"}
+
+
+def _nested_keys(value: Any) -> Iterator[str]:
+    if isinstance(value, list):
+        for item in value:
+            yield from _nested_keys(item)
+    elif isinstance(value, dict):
+        for key, inner in value.items():
+            yield key
+            yield from _nested_keys(inner)
 
 
 def _allows_ahead(old: Mapping[str, Any], new: Mapping[str, Any]) -> Iterator[str]:
@@ -770,14 +845,16 @@ JUDGED_ACROSS_ADDRESSES = {"aws_wafv2_web_acl"}
 
 def readdressed(changes: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Each create that replaces a deletion of the same type and name elsewhere, as the update it is."""
-    deleted = {
-        (c["type"], (c["change"].get("before") or {}).get("name")): c
-        for c in changes
-        if c["type"] in JUDGED_ACROSS_ADDRESSES and c["change"]["actions"] == ["delete"]
-    }
+
+    def identity(c: Mapping[str, Any], side: str) -> tuple[Any, ...]:
+        # A name is unique within a scope: a CLOUDFRONT and a REGIONAL web ACL may share one.
+        body = c["change"].get(side) or {}
+        return c["type"], body.get("scope"), body.get("name")
+
+    deleted = {identity(c, "before"): c for c in changes if c["type"] in JUDGED_ACROSS_ADDRESSES and c["change"]["actions"] == ["delete"]}
     updates = []
     for c in changes:
-        old = deleted.get((c["type"], (c["change"].get("after") or {}).get("name")))
+        old = deleted.get(identity(c, "after"))
         if old is not None and c["change"]["actions"] == ["create"]:
             body = {
                 **c["change"],

@@ -1263,6 +1263,98 @@ def test_rules_that_still_block_but_let_more_through_are_flagged():
     assert _risks(_hand("aws_wafv2_web_acl", ["update"], _firewall(extra=first), moved)) == []
 
 
+def _edited_firewall(edit):
+    acl = _firewall()
+    edit({rule["name"]: rule for rule in acl["rule"]})
+    return acl
+
+
+def test_a_blocking_rule_that_matches_by_another_statement_is_flagged():
+    """Whatever a still-blocking rule's statement becomes, beyond the changes judged by direction:
+    another field inspected, another statement kind, a negation, another rule group."""
+
+    def field_to_uri(rules):
+        rules["BodyLargerThanTheBackendTakes"]["statement"][0]["size_constraint_statement"][0]["field_to_match"] = [{"uri_path": [{}]}]
+
+    def byte_match(rules):
+        rules["BodyLargerThanTheBackendTakes"]["statement"] = [{"byte_match_statement": [{"search_string": "never"}]}]
+
+    def negated(rules):
+        rule = rules["BodyLargerThanTheBackendTakes"]
+        rule["statement"] = [{"not_statement": [{"statement": rule["statement"]}]}]
+
+    def other_group(rules):
+        rules["Common"]["statement"][0]["managed_rule_group_statement"][0]["name"] = "AWSManagedRulesLinuxRuleSet"
+
+    for edit, rule in (
+        (field_to_uri, "BodyLargerThanTheBackendTakes"),
+        (byte_match, "BodyLargerThanTheBackendTakes"),
+        (negated, "BodyLargerThanTheBackendTakes"),
+        (other_group, "Common"),
+    ):
+        (risk,) = _risks(_hand("aws_wafv2_web_acl", ["update"], _firewall(), _edited_firewall(edit)))
+        assert risk[1].startswith(f"WAF rule `{rule}` matches by another statement") and "judge by hand" in risk[1], edit.__name__
+
+    def pinned(rules):
+        rules["Common"]["statement"][0]["managed_rule_group_statement"][0]["version"] = "Version_1.10"
+
+    assert _risks(_hand("aws_wafv2_web_acl", ["update"], _firewall(), _edited_firewall(pinned))) == []
+
+
+def test_a_rate_limit_raised_or_its_key_changed_is_flagged_and_lowered_is_not():
+    def rate(limit, key="IP"):
+        rule = {"name": "RateLimitPerIp", "priority": 5, "action": [{"block": [{}]}]}
+        return _firewall(extra=[{**rule, "statement": [{"rate_based_statement": [{"limit": limit, "aggregate_key_type": key}]}]}])
+
+    assert _risks(_hand("aws_wafv2_web_acl", ["update"], rate(2000), rate(2_000_000_000))) == [
+        ("exposure", "WAF rule `RateLimitPerIp` allows 2000000000 requests per window instead of 2000")
+    ]
+    (risk,) = _risks(_hand("aws_wafv2_web_acl", ["update"], rate(2000), rate(2000, key="CONSTANT")))
+    assert risk[1].startswith("WAF rule `RateLimitPerIp` matches by another statement")
+    assert _risks(_hand("aws_wafv2_web_acl", ["update"], rate(2000), rate(500))) == []
+
+
+def test_a_web_acl_deleted_or_swapped_for_another_is_flagged():
+    """The association's attributes force a replacement: another ACL, or another protected resource."""
+    assert _risks(_hand("aws_wafv2_web_acl", ["delete"], _firewall(), None)) == [
+        ("exposure", "the WAF web ACL `dataproc-api-waf` is deleted: what it protected loses its rules")
+    ]
+    stage, acl = "arn:aws:apigateway:us-east-1::/restapis/a/stages/v1", "arn:aws:wafv2:us-east-1:1:regional/webacl/strong/1"
+    before = {"resource_arn": stage, "web_acl_arn": acl}
+    swapped = _hand(
+        "aws_wafv2_web_acl_association", ["create", "delete"], before, {"resource_arn": stage}, after_unknown={"web_acl_arn": True}
+    )
+    assert _risks(swapped) == [("exposure", f"the resource is protected by another web ACL: (known after apply) instead of `{acl}`")]
+    moved = _hand("aws_wafv2_web_acl_association", ["delete", "create"], before, {**before, "resource_arn": stage.replace("v1", "v2")})
+    (risk,) = _risks(moved)
+    assert risk[1].startswith("the web ACL protects another resource:")
+    assert _risks(_hand("aws_wafv2_web_acl_association", ["create"], None, before)) == []
+    distribution = _hand("aws_cloudfront_distribution", ["update"], {"web_acl_id": acl}, {"web_acl_id": acl.replace("strong", "weak")})
+    (risk,) = _risks(distribution)
+    assert risk[1].startswith("the distribution is protected by another WAF web ACL:")
+
+
+def test_rules_known_only_after_apply_are_named_as_unjudged_not_as_loosened():
+    unknown = _hand("aws_wafv2_web_acl", ["update"], _firewall(), {**_firewall(), "rule": []}, after_unknown={"rule": True})
+    assert _risks(unknown) == [("exposure", "the web ACL's rules are known only after apply: what they block cannot be judged here")]
+
+
+def test_web_acls_of_one_name_in_two_scopes_are_each_judged_against_their_own():
+    def acl(scope, address, actions, before, after):
+        return {
+            **_hand("aws_wafv2_web_acl", actions, before and {**before, "scope": scope}, after and {**after, "scope": scope}),
+            "address": address,
+        }
+
+    changes = [
+        acl("REGIONAL", "aws_wafv2_web_acl.old_api", ["delete"], _firewall(), None),
+        acl("CLOUDFRONT", "aws_wafv2_web_acl.old_cdn", ["delete"], _firewall(oversize="CONTINUE"), None),
+        acl("REGIONAL", "aws_wafv2_web_acl.new_api", ["create"], None, _firewall(oversize="CONTINUE")),
+    ]
+    flagged = [(r.address, r.detail) for r in review({"resource_changes": changes}).risks]
+    assert any(a == "aws_wafv2_web_acl.new_api" and "no longer matches oversized bodies" in d for a, d in flagged)
+
+
 def test_a_web_acl_moved_to_a_new_address_is_judged_against_the_one_it_replaces():
     """A renamed construct (no moved block) deletes the ACL and creates one of the same name: the
     new one is judged as an update of the old, not as a fresh resource."""
