@@ -13,8 +13,10 @@ from constructs import Construct
 class ProviderProps:
     region: str
     default_tags: Mapping[str, str] = field(default_factory=dict)
+    # A second provider (another region) is named by its alias; resources choose it with `provider=`.
+    alias: str | None = None
 
 
 def aws_provider(scope: Construct, id_: str, props: ProviderProps) -> AwsProvider:
     tags = [AwsProviderDefaultTags(tags=dict(props.default_tags))] if props.default_tags else None
-    return AwsProvider(scope, id_, region=props.region, default_tags=tags)
+    return AwsProvider(scope, id_, region=props.region, default_tags=tags, alias=props.alias)

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cdktf import DataResource, Fn, Op, Postcondition, TerraformResourceLifecycle, TerraformSelf, TerraformVariable
+from cdktf import DataResource, Fn, Op, Postcondition, TerraformProvider, TerraformResourceLifecycle, TerraformSelf, TerraformVariable
 from cdktf_cdktf_provider_aws.data_aws_s3_objects import DataAwsS3Objects
 from constructs import Construct
 
@@ -40,6 +40,8 @@ class StoredState:
     bucket: str
     key: str
     legacy_key: str
+    # The provider in the bucket's region, when it is not the stack's (S3 refuses listings from another region).
+    provider: TerraformProvider | None = None
 
 
 @dataclass(frozen=True)
@@ -87,11 +89,12 @@ def _read_stored_state(scope: Construct, state: StoredState) -> None:
     Only keys are read: a data source's result is kept in the state, and a copy of the state
     object itself would nest one more copy in every state written."""
     # Each key as its own prefix: it and its lock file, however many objects the bucket holds.
-    own = DataAwsS3Objects(scope, "own-state", bucket=state.bucket, prefix=state.key)
+    own = DataAwsS3Objects(scope, "own-state", bucket=state.bucket, prefix=state.key, provider=state.provider)
     DataAwsS3Objects(
         scope,
         "legacy-state",
         bucket=state.bucket,
+        provider=state.provider,
         prefix=state.legacy_key,
         lifecycle=TerraformResourceLifecycle(
             postcondition=[

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from cdktf import TerraformOutput, TerraformStack
+from cdktf_cdktf_provider_aws.provider import AwsProvider
 from constructs import Construct
 
 from constructs_lib.account import caller_identity
@@ -24,7 +25,7 @@ from constructs_lib.data_bucket import BucketLifecycle, SecureBucket, SecureBuck
 from constructs_lib.deployment_guard import DeploymentGuard, DeploymentGuardProps, StoredState
 from constructs_lib.encryption_key import ServiceKey, ServiceKeyProps
 from constructs_lib.function import ProcessorFunction, ProcessorFunctionProps
-from constructs_lib.guardrails import apply_guardrails
+from constructs_lib.guardrails import acknowledge, apply_guardrails
 from constructs_lib.iam import Statement
 from constructs_lib.inputs import InputDefaults, StackInputs
 from constructs_lib.naming import Name, alarm_key, derive
@@ -73,7 +74,7 @@ class DataProcessingStack(TerraformStack):
                 variable=inputs.resource_prefix,
                 deployment=settings.deployment,
                 address=ADDRESS_DEPLOYMENT,
-                state=StoredState(settings.backend.bucket, settings.backend.key, LEGACY_STATE_KEY)
+                state=StoredState(settings.backend.bucket, settings.backend.key, LEGACY_STATE_KEY, self._state_region_provider(settings))
                 if settings.backend.kind == "s3"
                 else None,
             ),
@@ -282,3 +283,14 @@ class DataProcessingStack(TerraformStack):
             sensitive=True,
         )
         apply_guardrails(self, region=REGION, required_tags=REQUIRED_TAGS)
+
+    def _state_region_provider(self, settings: StackSettings) -> AwsProvider | None:
+        """The provider the deployment guard lists the state bucket with, when the bucket lies in
+        another region than the stack's (S3 refuses a listing sent to the wrong region)."""
+        if settings.backend.region in (None, REGION):
+            return None
+        provider = aws_provider(
+            self, "state-region", ProviderProps(region=settings.backend.region, default_tags=REQUIRED_TAGS, alias="state")
+        )
+        acknowledge(provider, "GR5", "Only the deployment guard's two listings of the state bucket use it; it creates nothing")
+        return provider

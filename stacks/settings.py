@@ -155,7 +155,13 @@ SETTINGS: tuple[Setting, ...] = (
         f"The state object's key (unset: `{STACK_NAME}/<RESOURCE_PREFIX>/terraform.tfstate`, the deployment's own)",
         _optional,
     ),
-    Setting("backend.region", "STATE_REGION", "stateRegion", REGION, "The state bucket's region"),
+    Setting(
+        "backend.region",
+        "STATE_REGION",
+        "stateRegion",
+        REGION,
+        "The state bucket's region: state-bootstrap creates it there, and the deployment guard lists it there",
+    ),
     Setting(
         "backend.use_lockfile",
         "STATE_LOCKFILE",

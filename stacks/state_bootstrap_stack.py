@@ -16,7 +16,7 @@ from constructs import Construct
 from constructs_lib.aws_provider import ProviderProps, aws_provider
 from constructs_lib.data_bucket import BucketLifecycle, SecureBucket, SecureBucketProps
 from constructs_lib.deployment_guard import DeploymentGuard, DeploymentGuardProps
-from constructs_lib.guardrails import apply_guardrails
+from constructs_lib.guardrails import acknowledge, apply_guardrails
 from constructs_lib.state_backend import StateBackendProps, apply_state_backend
 from stacks.facts import BOOTSTRAP_STACK_NAME, REGION, REQUIRED_TAGS, stack_dir
 from stacks.settings import StackSettings
@@ -30,11 +30,10 @@ class StateBootstrapStack(TerraformStack):
     def __init__(self, scope: Construct, id_: str, settings: StackSettings) -> None:
         super().__init__(scope, id_)
         apply_state_backend(self, StateBackendProps(kind="local", local_path=BOOTSTRAP_STATE))
-        aws_provider(
-            self,
-            "aws",
-            ProviderProps(region=REGION, default_tags=REQUIRED_TAGS),
-        )
+        region = settings.backend.region or REGION
+        provider = aws_provider(self, "aws", ProviderProps(region=region, default_tags=REQUIRED_TAGS))
+        if region != REGION:
+            acknowledge(provider, "GR5", "The state bucket lies where the service's backend looks for it: STATE_REGION")
         state = SecureBucket(
             self,
             "state",

@@ -73,3 +73,24 @@ def test_bootstrap_plans_on_the_emulator(bootstrap_dir, emulator, provider, tmp_
     assert result.returncode == 0, result.errors
     created = {c["type"] for c in result.plan["resource_changes"] if c["change"]["actions"] == ["create"]}
     assert {"aws_s3_bucket", "aws_s3_bucket_versioning", "aws_s3_bucket_policy"} <= created
+
+
+def test_a_state_bucket_in_another_region_is_created_and_listed_there(tmp_path):
+    """STATE_REGION names where the backend looks: the bootstrap creates the bucket there, and the
+    deployment guard lists it through a provider of that region (S3 refuses a listing sent to
+    another region); the service's own resources stay in the stack's region."""
+    service = run_main(tmp_path, STATE_BACKEND="s3", STATE_BUCKET=STATE_BUCKET, RESOURCE_PREFIX="team-a", STATE_REGION="eu-west-1")
+    document = json.loads((service / "cdk.tf.json").read_text())
+    regions = {provider.get("alias", "default"): provider["region"] for provider in document["provider"]["aws"]}
+    assert regions == {"default": "us-east-1", "state": "eu-west-1"}
+    assert {listing["provider"] for listing in document["data"]["aws_s3_objects"].values()} == {"aws.state"}
+    assert all("provider" not in config for named in document["resource"].values() for config in named.values())
+    bootstrap = json.loads((service.parent / "state-bootstrap" / "cdk.tf.json").read_text())
+    assert [provider["region"] for provider in bootstrap["provider"]["aws"]] == ["eu-west-1"]
+    # In the stack's region, one provider and no alias.
+    default = json.loads(
+        (
+            run_main(tmp_path / "default", STATE_BACKEND="s3", STATE_BUCKET=STATE_BUCKET, RESOURCE_PREFIX="team-a") / "cdk.tf.json"
+        ).read_text()
+    )
+    assert len(default["provider"]["aws"]) == 1 and all("provider" not in d for d in default["data"]["aws_s3_objects"].values())
