@@ -122,7 +122,10 @@ class _SnapshotDigest:
         for child in stack.node.find_all():
             if not isinstance(child, TerraformResource) or not snapshotted(child.terraform_resource_type):
                 continue
-            named = context.resolve(getattr(child, "rest_api_id_input", None))
+            # An escape hatch (add_override) wins over the argument in the synthesized JSON; cdktf
+            # keeps the overrides in a protected member, the only place they can be read before synth.
+            overridden = (child._raw_overrides or {}).get("rest_api_id")
+            named = context.resolve(overridden if overridden is not None else getattr(child, "rest_api_id_input", None))
             if named is None:
                 continue
             if not (isinstance(named, str) and DIRECT_API_REFERENCE.fullmatch(named)):

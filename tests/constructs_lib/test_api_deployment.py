@@ -102,6 +102,16 @@ def _api_stack(outdir: Path, copies: tuple[str, ...] = COPIES, added_beside: boo
                 stack, "later-method", rest_api_id=api.rest_api.id, resource_id=later.id, http_method="GET", authorization="NONE"
             )
             ApiGatewayRestApiPolicy(stack, "later-policy", rest_api_id=api.rest_api.id, policy=json.dumps(TRUST))
+            # Built for another API, pointed at this one by an escape hatch: the synthesized JSON is what counts.
+            hatch = ApiGatewayMethod(
+                stack,
+                "hatch-method",
+                rest_api_id=role.id,
+                resource_id=api.rest_api.root_resource_id,
+                http_method="PUT",
+                authorization="NONE",
+            )
+            hatch.add_override("rest_api_id", api.rest_api.id)
     app.synth()
     return json.loads((outdir / "cdktf.out" / "stacks" / "api" / "cdk.tf.json").read_text())
 
@@ -183,8 +193,9 @@ def test_every_resource_configuring_the_api_is_in_the_trigger_wherever_it_is_dec
         for name, config in named.items()
         if config.get("rest_api_id") == api_id
     ]
-    assert {"aws_api_gateway_method.later-method", "aws_api_gateway_rest_api_policy.later-policy"} <= set(configuring)
-    assert len(configuring) == 9 and all(address in trigger for address in configuring), trigger
+    beside = {"aws_api_gateway_method.later-method", "aws_api_gateway_rest_api_policy.later-policy", "aws_api_gateway_method.hatch-method"}
+    assert beside <= set(configuring)
+    assert len(configuring) == 10 and all(address in trigger for address in configuring), trigger
     assert "aws_api_gateway_rest_api.first" in trigger and "aws_api_gateway_rest_api.second" not in trigger
     assert "_second_" not in trigger and "aws_api_gateway_stage." not in trigger and "aws_lambda_function." not in trigger
 
