@@ -88,7 +88,7 @@ lint: install
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 	cd handler && npm run --silent lint
-	handler/node_modules/.bin/eslint -c handler/eslint.config.js tests/support/*.js tools/*.js
+	handler/node_modules/.bin/eslint -c handler/eslint.config.js tests/support/*.js local_cloud/*.js
 
 hooks: install
 	.venv/bin/pre-commit install
