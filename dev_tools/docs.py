@@ -205,6 +205,19 @@ def render_guardrails() -> str:
     return "\n".join([_note("`constructs_lib/guardrails.py` (`RULES`)"), _table(["rule", "name", "severity", "explanation"], rows)])
 
 
+# ---- plan rules --------------------------------------------------------------------------------
+
+
+def render_plan_rules() -> str:
+    """The plan review's rules: id, kind, title and explanation, from the rule records."""
+    from review.plan_risks import RULES
+
+    rows = [(_code(r.id), r.kind, r.title, r.explanation) for r in RULES]
+    return "\n".join(
+        [_note("`review/plan_rules/` (collected in `review/plan_risks.py`, `RULES`)"), _table(["rule", "kind", "flags", "why"], rows)]
+    )
+
+
 # ---- layout ------------------------------------------------------------------------------------
 
 
@@ -445,6 +458,7 @@ def renderers(stack: Mapping[str, Any]) -> dict[str, Callable[[], str]]:
         "settings": render_settings,
         "checkov-skips": render_checkov_skips,
         "layout": render_layout,
+        "plan-rules": render_plan_rules,
     }
     if guardrail_rules() is not None:
         blocks["guardrails"] = render_guardrails

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from review.plan_risks import DEFAULT_INSPECTION_KB, inspection_limits
+from review.plan_rules.waf import DEFAULT_INSPECTION_KB, inspection_limits
 from stacks.facts import REGION
 
 # Prices of the one region the stack deploys in.

@@ -36,12 +36,14 @@ from pathlib import Path
 from typing import Any
 
 from review import plan_cost
-from review.plan_risks import KINDS, Risk, code, parse_policy, readdressed, risks_of, statement_list, statement_sid
+from review.plan_risks import risks_of
+from review.plan_rules.base import KINDS, SENSITIVE, Risk, code
+from review.plan_rules.policies import parse_policy, statement_list, statement_sid
+from review.plan_rules.waf import readdressed
 from runners.terraform_runner import error_blocks
 
 GITHUB_COMMENT_LIMIT = 65_536
 UNKNOWN = "(known after apply)"
-SENSITIVE = "(sensitive)"
 # Attributes whose string value is a JSON policy document: diffed statement by statement.
 POLICY_ATTRIBUTES = {"policy", "assume_role_policy"}
 VALUE_WIDTH = 120
@@ -161,7 +163,7 @@ def _shown_pair(was: Any, now: Any) -> tuple[str, str]:
     return cut(old), cut(new)
 
 
-def _statements(document: Any) -> dict[str, Any] | None:
+def _statements_by_name(document: Any) -> dict[str, Any] | None:
     """A policy's statements by Sid (or position); None when it is not a policy document."""
     if document is None:
         return {}
@@ -180,7 +182,7 @@ def _statements(document: Any) -> dict[str, Any] | None:
 
 
 def _policy_changes(name: str, before: Any, after: Any) -> list[AttributeChange] | None:
-    old, new = _statements(before), _statements(after)
+    old, new = _statements_by_name(before), _statements_by_name(after)
     if old is None or new is None:
         return None
     changes = []
@@ -312,7 +314,7 @@ class Review:
             lines += self.failure_lines()
             if self.risks:
                 lines += [f"### :warning: {len(self.risks)} risk(s) in what was planned before it stopped", ""]
-                lines += [f"- **{r.kind}** {code(r.address)}: {_inline(r.detail)}" for r in self.risks[:listed]]
+                lines += [_risk_line(r) for r in self.risks[:listed]]
                 if len(self.risks) > listed:
                     lines += [f"- …and {len(self.risks) - listed} more, not listed to fit the comment (`--format json` lists them all)"]
                 lines += [""]
@@ -321,7 +323,7 @@ class Review:
         if self.risks:
             by_kind = Counter(r.kind for r in self.risks)
             lines += [f"### :warning: {len(self.risks)} risk(s): " + ", ".join(f"{by_kind[k]} {k}" for k in KINDS if by_kind[k]), ""]
-            lines += [f"- **{r.kind}** {code(r.address)}: {_inline(r.detail)}" for r in self.risks[:listed]]
+            lines += [_risk_line(r) for r in self.risks[:listed]]
             if len(self.risks) > listed:
                 lines += [f"- …and {len(self.risks) - listed} more, not listed to fit the comment (`--format json` lists them all)"]
         else:
@@ -397,8 +399,13 @@ def _cell(text: str) -> str:
     return " ".join(text.split("\n")).replace("|", "\\|").replace("`", "'")
 
 
+def _risk_line(risk: Risk) -> str:
+    """A flagged risk as a list item: its kind, the rule that raised it (docs/delivery.md), where, what."""
+    return f"- **{risk.kind}** ({risk.rule}) {code(risk.address)}: {_inline(risk.detail)}"
+
+
 def _inline(text: str) -> str:
-    """Free text (risk details, notes): one line; its code spans (`plan_risks.code`, which hold every
+    """Free text (risk details, notes): one line; its code spans (`plan_rules.base.code`, which hold every
     value from the plan) kept as they are, and no HTML, Markdown or @mention in the rest."""
     parts = CODE_SPAN.split(" ".join(text.splitlines()))
     return "".join(

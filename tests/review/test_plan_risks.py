@@ -16,8 +16,8 @@ import zipfile
 import pytest
 
 from review.plan_review import review
-from review.plan_risks import REQUIRED_TAGS
 from runners.terraform_runner import Terraform
+from stacks.facts import REQUIRED_TAGS
 
 ADMIN = "arn:aws:iam::aws:policy/AdministratorAccess"
 READ_ONLY = "arn:aws:iam::aws:policy/ReadOnlyAccess"
