@@ -31,7 +31,7 @@ help:
 	@echo "make test-handler  the handler's node tests"
 	@echo "make synth   synthesize only"
 	@echo "make scan    synthesize, then run the checkov security gate"
-	@echo "make docs    regenerate the generated tables and diagram in README.md and docs/ from the code"
+	@echo "make docs    regenerate every generated file (tables, diagrams, the example plan review) from the code"
 	@echo "make bench   benchmark synth wall time and peak memory, with and without the fast path"
 	@echo "make bench-handler  benchmark the handler (cold start, p50/p95) against the emulator"
 	@echo "make bench-api  after make up: requests per second and p50/p95 through the local API"
@@ -109,9 +109,12 @@ scan: install
 	STATE_BACKEND=local $(VENV_PYTHON) main.py
 	$(VENV_PYTHON) -m review.security_scan
 
-# The generated tables and diagram in README.md and docs/ (tests/test_docs.py fails when they are stale).
+# Every generated file: the tables and diagrams in README.md and docs/ (tests/test_docs.py fails
+# when they are stale), and the example plan review, rendered from a real plan on the emulator by
+# the test that checks it.
 docs: install
 	$(VENV_PYTHON) -m dev_tools.docs
+	UPDATE_DOCS=1 $(VENV_PYTHON) -m pytest -q tests/review/test_plan_review.py -k protection_switched_off
 
 bench: install
 	$(VENV_PYTHON) -m dev_tools.bench_synth

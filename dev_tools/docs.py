@@ -414,6 +414,63 @@ def render_architecture(stack: Mapping[str, Any]) -> str:
     return "\n".join([_note("the synthesized stack (`cdk.tf.json`)"), *_mermaid(resources, members, folded, drawn)])
 
 
+# ---- service diagram ---------------------------------------------------------------------------
+
+# The README's picture: a node per AWS service, holding the stack's top-level constructs of that
+# service; an arrow per thing that flows, drawn only while the synthesized stack holds a reference
+# between the two nodes' constructs (either way round), so the picture cannot outlive the stack.
+SERVICE_NODES = (
+    ("api", "API Gateway + WAF", ("api", "api-waf", "api-logging")),
+    ("function", "Lambda", ("processor",)),
+    ("table", "DynamoDB", ("items",)),
+    ("bucket", "S3: results, access logs", ("data", "logs")),
+    ("cdn", "CloudFront + WAF", ("cdn", "cdn-waf")),
+    ("alarms", "CloudWatch alarms", ("alarms",)),
+    ("topic", "SNS topic", ("alerts",)),
+    ("key", "KMS key", ("key",)),
+)
+OUTSIDE = {"client": "Client", "email": "Operators' email"}
+NOT_A_SERVICE = {"deployment": "the deployment guard's record"}
+# (from, to, label, style): "-->" flows, "-.->" watches; arrows from outside are not checked.
+SERVICE_ARROWS = (
+    ("client", "api", "POST /process with the API key", "-->"),
+    ("api", "function", "proxy integration", "-->"),
+    ("function", "table", "GetItem", "-->"),
+    ("function", "bucket", "PutObject", "-->"),
+    ("client", "cdn", "GET the result, HTTPS", "-->"),
+    ("cdn", "bucket", "origin access control", "-->"),
+    ("alarms", "api", "5XX", "-.->"),
+    ("alarms", "function", "errors, throttles", "-.->"),
+    ("alarms", "table", "read throttles", "-.->"),
+    ("alarms", "topic", "alarm", "-->"),
+    ("topic", "email", "notify", "-->"),
+    ("key", "topic", "encrypts", "-.->"),
+    ("key", "function", "encrypts environment, logs", "-.->"),
+)
+
+
+def render_services(stack: Mapping[str, Any]) -> str:
+    """The service-level Mermaid flowchart, each arrow checked against the synthesized references."""
+    blocks = _blocks(stack)
+    resources = {a: b for a, b in blocks.items() if not a.startswith("data.")}
+    node_of = {construct: node for node, _, constructs in SERVICE_NODES for construct in constructs}
+    unplaced = sorted({b.construct for b in resources.values() if b.construct} - set(node_of) - set(NOT_A_SERVICE))
+    if unplaced:
+        raise DocsError(f"place the constructs {unplaced} in a node of SERVICE_NODES (dev_tools/docs.py) or in NOT_A_SERVICE")
+    linked = {
+        frozenset((node_of.get(resources[s].construct or ""), node_of.get(resources[t].construct or "")))
+        for s, t in _edges(blocks, resources)
+    }
+    lines = [_note("the synthesized stack (`cdk.tf.json`) and `SERVICE_NODES` in `dev_tools/docs.py`"), "```mermaid", "flowchart LR"]
+    lines += [f"  {node}([{label}])" for node, label in OUTSIDE.items()]
+    lines += [f'  {node}["{label}"]' for node, label, _ in SERVICE_NODES]
+    for source, target, label, style in SERVICE_ARROWS:
+        if source not in OUTSIDE and target not in OUTSIDE and frozenset((source, target)) not in linked:
+            raise DocsError(f"the service diagram's arrow {source} -> {target} ({label}) has no reference behind it in the stack")
+        lines.append(f'  {source} {style}|"{label}"| {target}')
+    return "\n".join([*lines, "```"])
+
+
 def _mermaid(resources: Mapping[str, _Block], members: Mapping[str, list[str]], folded: Mapping[str, list[str]], drawn: Edges) -> list[str]:
     ids: dict[str, str] = {}
     for node in sorted(members, key=lambda a: resources[a].path):
@@ -453,6 +510,7 @@ def renderers(stack: Mapping[str, Any]) -> dict[str, Callable[[], str]]:
     """Every block name this tool renders, with its renderer (the guardrails once RULES exists)."""
     blocks: dict[str, Callable[[], str]] = {
         "architecture": lambda: render_architecture(stack),
+        "services": lambda: render_services(stack),
         "inputs": lambda: render_inputs(stack),
         "outputs": lambda: render_outputs(stack),
         "settings": render_settings,

@@ -145,11 +145,31 @@ def test_changing_an_input_or_output_makes_its_table_stale(synth):
     assert any(s.path.name == "settings.md" and {"inputs", "outputs"} <= set(s.blocks) for s in docs.check(stack))
 
 
-def test_a_new_resource_changes_the_diagram(synth):
+def test_a_new_resource_changes_the_resource_diagram_not_the_service_one(synth):
+    stack = copy.deepcopy(synth.json)
+    stack["resource"]["aws_sqs_queue"] = {"extra_queue_1": {"//": {"metadata": {"path": "data-processing/data/queue"}}, "name": "x"}}
+    assert _changed_blocks(docs.render_all(synth.json), docs.render_all(stack)) == {"architecture"}
+    assert any(s.path.name == "architecture.md" and "architecture" in s.blocks for s in docs.check(stack))
+
+
+def test_the_service_diagram_refuses_a_construct_it_does_not_place_and_an_arrow_the_stack_lacks(synth):
+    """Each arrow of the README's picture stands for a reference in the stack: drop the function's
+    reference to the table (its environment), and the picture cannot be rendered any more."""
     stack = copy.deepcopy(synth.json)
     stack["resource"]["aws_sqs_queue"] = {"extra_queue_1": {"//": {"metadata": {"path": "data-processing/extra/queue"}}, "name": "x"}}
-    assert _changed_blocks(docs.render_all(synth.json), docs.render_all(stack)) == {"architecture"}
-    assert any(s.path.name == "README.md" and "architecture" in s.blocks for s in docs.check(stack))
+    with pytest.raises(docs.DocsError, match=r"place the constructs \['extra'\]"):
+        docs.render_services(stack)
+    stack = copy.deepcopy(synth.json)
+    (function,) = stack["resource"]["aws_lambda_function"].values()
+    function["environment"]["variables"] = {k: v for k, v in function["environment"]["variables"].items() if "dynamodb" not in v}
+    for name, policy in stack["data"].get("aws_iam_policy_document", {}).items():
+        stack["data"]["aws_iam_policy_document"][name] = {k: v for k, v in policy.items() if "dynamodb" not in json.dumps(v)}
+    for kind in [k for k in stack["resource"] if k.startswith("aws_iam")]:
+        for config in stack["resource"][kind].values():
+            for key in [k for k, v in config.items() if "aws_dynamodb_table" in json.dumps(v)]:
+                del config[key]
+    with pytest.raises(docs.DocsError, match=r"function -> table \(GetItem\) has no reference behind it"):
+        docs.render_services(stack)
 
 
 def test_the_cli_check_agrees_with_the_drift_test(synth, capsys):
