@@ -12,7 +12,7 @@ import pytest
 
 from constructs_lib.api import ACCESS_LOG_FORMAT, BAD_BODY_TEMPLATE, request_schema
 from local_cloud.gateway import INTEGRATION_TIMED_OUT, Gateway, GatewayConfig, Request, Route, TokenBucket, UsagePlan, render
-from local_cloud.request_validation import ecma_to_python, validation_errors
+from local_cloud.request_validation import validation_errors
 from stacks.handler_contract import HandlerContract
 
 ID_RULE = HandlerContract.load().id_rule
@@ -124,10 +124,36 @@ def test_patterns_are_ecma_262s_where_pythons_differ():
         == f'[ECMA 262 regex "{ID_RULE["pattern"]}" does not match input string "demo-1\\n"]'
     )
     assert validation_errors({"type": "string", "pattern": "^\\d+$"}, '"\u0663"'.encode()) is not None
-    assert ecma_to_python(r"^a[$]\$$") == r"^a[$]\$\Z"
+    assert validation_errors({"type": "string", "pattern": r"^a[$]\$$"}, b'"a$$"') is None
     # ECMA's . matches no line terminator; Python's matches \r.
     assert validation_errors({"type": "string", "pattern": "^a.b$"}, b'"a\\rb"') is not None
     assert validation_errors({"type": "string", "pattern": "^a.b$"}, b'"a-b"') is None
+
+
+@pytest.mark.parametrize(
+    ("pattern", "matching", "other"),
+    [
+        (r"^\s$", "\u00a0", "a"),  # ECMA's \s: Unicode spaces, the no-break space among them
+        (r"^\A\Z$", "AZ", "\n"),  # letters in ECMA, anchors in Python
+        (r"^[^]$", "\n", ""),  # any one character, line terminators included
+        (r"^a[]b$", None, "ab"),  # an empty class: matches nothing
+        (r"^\cJ$", "\n", "J"),  # a control character by its letter
+        (r"^(?<word>a+)$", "aa", "b"),  # a named group
+    ],
+)
+def test_ecma_262_patterns_python_cannot_read_are_judged_as_api_gateway_does(pattern, matching, other):
+    """The cases a translation to Python's syntax could not take, judged by an ECMA 262 engine."""
+    schema = {"type": "string", "pattern": pattern}
+    if matching is not None:
+        assert validation_errors(schema, json.dumps(matching).encode()) is None
+    assert validation_errors(schema, json.dumps(other).encode()) is not None
+
+
+def test_pattern_properties_are_judged_by_ecma_262_too():
+    schema = {"type": "object", "patternProperties": {"^[a-z]+$": {"type": "integer"}}}
+    assert validation_errors(schema, b'{"abc": 1}') is None
+    assert validation_errors(schema, b'{"abc": "x"}') is not None
+    assert validation_errors(schema, b'{"abc\\n": "x"}') is None  # "$" is the very end: no match, so no rule
 
 
 def test_a_valid_body_passes():
