@@ -1,30 +1,35 @@
-"""The local API's HTTP front: loopback servers that frame requests strictly and never let one
-connection or one request stop the others.
+"""The local API's HTTP front: loopback servers that frame requests with h11 (the maintained
+HTTP/1.1 state machine) and never let one connection or one request stop the others.
 
 A request reaches its `answer` whole or not at all: the body by Content-Length or chunked, at
 most `max_body` bytes (beyond: `body` is None and the connection closes after the answer, as the
-rest is never read); a framing error (a malformed or negative Content-Length, both framings, a
-broken chunk) answers 400 and closes, like the front end of API Gateway or CloudFront, before
-anything behind it sees the request. Every method name reaches `answer` (API Gateway decides
-what a method it has no route for gets). TLS is negotiated in the connection's own thread, so a
-client that connects and says nothing holds only its own; idle connections time out.
+rest is never read); a framing error (h11's: a malformed or negative Content-Length, both
+framings, a transfer coding other than chunked, a broken chunk, a header name that is no token)
+answers 400 and closes, like the front end of API Gateway or CloudFront, before anything behind
+it sees the request. Every method name reaches `answer` (API Gateway decides what a method it
+has no route for gets). TLS is negotiated in the connection's own thread, so a client that
+connects and says nothing holds only its own; idle connections time out.
 """
 
 from __future__ import annotations
 
-import re
+import email.utils
 import socket
+import socketserver
 import ssl
 import sys
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http import HTTPStatus
+
+import h11
 
 IDLE_SECONDS = 30
 MAX_TRAILERS = 64
-# RFC 9110's token: what a header name is made of.
-TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+# The largest request line and header block h11 buffers before it refuses (431).
+MAX_HEAD_BYTES = 65536
+READ_BYTES = 65536
 
 
 @dataclass(frozen=True)
@@ -45,132 +50,132 @@ class Outgoing:
 
 
 Answer = Callable[[Incoming], Outgoing]
+BAD_REQUEST = b'{"message":"Bad Request"}'
 
 
-class FramingError(ValueError):
-    pass
-
-
-def _utf8(value: str) -> str:
-    """http.server decodes header bytes as Latin-1; clients send UTF-8."""
+def _text(value: bytes) -> str:
+    """Header bytes as clients send them, UTF-8 (Latin-1 where they are not)."""
     try:
-        return value.encode("latin-1").decode("utf-8")
-    except (UnicodeEncodeError, UnicodeDecodeError):
-        return value
+        return value.decode("utf-8")
+    except UnicodeDecodeError:
+        return value.decode("latin-1")
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    timeout = IDLE_SECONDS
+def _reason(status: int) -> bytes:
+    try:
+        return HTTPStatus(status).phrase.encode()
+    except ValueError:
+        return b""
+
+
+class _Connection(socketserver.BaseRequestHandler):
     server: LoopbackServer
 
-    def handle_one_request(self) -> None:
-        try:
-            self.raw_requestline = self.rfile.readline(65537)
-        except (TimeoutError, OSError):
-            self.close_connection = True
-            return
-        if not self.raw_requestline:
-            self.close_connection = True
-            return
-        if len(self.raw_requestline) > 65536 or not self.parse_request():
-            if len(self.raw_requestline) > 65536:
-                self.send_error(414)
-            return
-        try:
-            body = self._body()
-        except FramingError as error:
-            self.close_connection = True
-            return self._send(Outgoing(400, {"Content-Type": "application/json"}, b'{"message":"Bad Request"}'), note=str(error))
-        headers = [(name, _utf8(value)) for name, value in self.headers.items()]
-        incoming = Incoming(self.command, self.path, self.request_version, headers, body, self.client_address[0])
-        if body is None:
-            self.close_connection = True
-        try:
-            outgoing = self.server.answer(incoming)
-        except Exception:  # an answer that fails is a 500, logged, never a dropped connection
-            traceback.print_exc(file=sys.stderr)
-            outgoing = Outgoing(500, {"Content-Type": "application/json"}, b'{"message":"Internal server error"}')
-        self._send(outgoing)
+    def setup(self) -> None:
+        self.request.settimeout(IDLE_SECONDS)
+        self.http = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD_BYTES)
 
-    def _body(self) -> bytes | None:
-        bad_names = [name for name in self.headers if not TOKEN.fullmatch(name)]
-        # "Transfer-Encoding : chunked" must not pass as some other header, nor end the headers
-        # early (the parser then files it and what follows as a defect).
-        if bad_names or self.headers.defects:
-            raise FramingError(f"header names {bad_names!r}, {self.headers.defects!r}")
-        length = self.headers.get_all("Content-Length") or []
-        encodings = [e.strip().lower() for value in self.headers.get_all("Transfer-Encoding") or [] for e in value.split(",")]
-        if encodings and encodings != ["chunked"]:
-            raise FramingError(f"Transfer-Encoding {encodings!r}: only chunked is taken")
-        chunked = bool(encodings)
-        if chunked and length:
-            raise FramingError("both Content-Length and Transfer-Encoding")
-        if chunked:
-            return self._chunked()
-        if len(set(length)) > 1 or (length and not re.fullmatch(r"[0-9]{1,18}", length[0].strip())):
-            raise FramingError(f"Content-Length {length!r}")
-        size = int(length[0]) if length else 0
-        if size > self.server.max_body:
-            return None
-        return self._exactly(size)
-
-    def _exactly(self, size: int) -> bytes:
-        data = self.rfile.read(size) if size else b""
-        if len(data) != size:
-            raise FramingError("the body ended before its Content-Length")
-        return data
-
-    def _chunked(self) -> bytes | None:
-        chunks, total = [], 0
+    def handle(self) -> None:
         while True:
-            raw = self.rfile.readline(1024)
-            if not raw.endswith(b"\n"):
-                raise FramingError("a chunk-size line without its end")
-            line = raw.strip().split(b";")[0].strip()
-            if not re.fullmatch(rb"[0-9A-Fa-f]{1,16}", line):  # int() would also take "0x10", "+5", "1_0"
-                raise FramingError(f"chunk size {line[:20]!r}")
-            size = int(line, 16)
-            if size == 0:
-                for _ in range(MAX_TRAILERS + 1):
-                    if not self.rfile.readline(1024).strip():
-                        return b"".join(chunks)
-                raise FramingError("too many trailer lines")
-            total += size
-            if total > self.server.max_body:
-                return None
-            chunks.append(self._exactly(size))
-            if self._exactly(2) != b"\r\n":
-                raise FramingError("chunk data longer than its size")
+            try:
+                received = self._request()
+            except h11.RemoteProtocolError as error:
+                self._refuse(error)
+                return
+            except (TimeoutError, OSError):
+                return
+            if received is None:
+                return
+            incoming, complete = received
+            try:
+                outgoing = self.server.answer(incoming)
+            except Exception:  # an answer that fails is a 500, logged, never a dropped connection
+                traceback.print_exc(file=sys.stderr)
+                outgoing = Outgoing(500, {"Content-Type": "application/json"}, b'{"message":"Internal server error"}')
+            if not self._send(outgoing, incoming.method, close=not complete) or not complete:
+                return
+            try:
+                self.http.start_next_cycle()
+            except h11.LocalProtocolError:  # the client asked to close, or spoke HTTP/1.0
+                return
 
-    def _send(self, outgoing: Outgoing, note: str = "") -> None:
-        self.send_response_only(outgoing.status)
-        headers = {"Server": self.server.server_name_header, "Date": self.date_time_string(), **outgoing.headers}
-        if self.close_connection:
+    def _events(self):
+        """h11's events, reading from the socket when it needs data; None at the end of input."""
+        while True:
+            event = self.http.next_event()
+            if event is h11.NEED_DATA:
+                data = self.request.recv(READ_BYTES)
+                self.http.receive_data(data)
+                continue
+            yield event
+
+    def _request(self) -> tuple[Incoming, bool] | None:
+        """The next request and whether its whole body was read (False: over the limit)."""
+        events = self._events()
+        head = next(events)
+        if isinstance(head, h11.ConnectionClosed):
+            return None
+        declared = [int(value) for name, value in head.headers if name == b"content-length"]
+        if declared and declared[0] > self.server.max_body:  # never read: the connection closes after the answer
+            return self._incoming(head, None), False
+        if self.http.they_are_waiting_for_100_continue:  # curl asks before a body over 1 KB, then waits a second
+            self.request.sendall(self.http.send(h11.InformationalResponse(status_code=100, headers=[])))
+        chunks, size = [], 0
+        for event in events:
+            if isinstance(event, h11.Data):
+                size += len(event.data)
+                if size > self.server.max_body:
+                    return self._incoming(head, None), False
+                chunks.append(event.data)
+            elif isinstance(event, h11.EndOfMessage):
+                if len(event.headers) > MAX_TRAILERS:
+                    raise h11.RemoteProtocolError(f"{len(event.headers)} trailer fields", 400)
+                return self._incoming(head, b"".join(chunks)), True
+            else:  # the client went away mid-body: nothing to answer
+                return None
+        return None
+
+    def _incoming(self, head: h11.Request, body: bytes | None) -> Incoming:
+        headers = [(_text(name), _text(value)) for name, value in head.headers.raw_items()]
+        version = f"HTTP/{head.http_version.decode()}"
+        return Incoming(_text(head.method), _text(head.target), version, headers, body, self.client_address[0])
+
+    def _refuse(self, error: h11.RemoteProtocolError) -> None:
+        # A head too large keeps h11's 431; every other framing error is the front end's 400.
+        status = 431 if error.error_status_hint == 431 else 400
+        print(f"refused a request from {self.client_address[0]}: {error}", file=sys.stderr, flush=True)
+        if self.http.our_state in (h11.IDLE, h11.SEND_RESPONSE):
+            self._send(Outgoing(status, {"Content-Type": "application/json"}, BAD_REQUEST), "POST", close=True)
+
+    def _send(self, outgoing: Outgoing, method: str, close: bool) -> bool:
+        """Write the response; whether the connection is still usable."""
+        headers = {"Server": self.server.server_name_header, "Date": email.utils.formatdate(usegmt=True), **outgoing.headers}
+        if close:
             headers["Connection"] = "close"
         headers["Content-Length"] = str(len(outgoing.body))
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(outgoing.body)
-        if note:
-            print(f"refused a request from {self.client_address[0]}: {note}", file=sys.stderr, flush=True)
+        try:
+            head = h11.Response(status_code=outgoing.status, headers=list(headers.items()), reason=_reason(outgoing.status))
+            data = self.http.send(head)
+            if method != "HEAD" and outgoing.body:
+                data += self.http.send(h11.Data(data=outgoing.body))
+            data += self.http.send(h11.EndOfMessage())
+            self.request.sendall(data)
+        except (h11.LocalProtocolError, OSError):
+            return False
+        return True
 
-    def log_message(self, format: str, *args: object) -> None:  # the access log is the gateway's
-        pass
 
-
-class LoopbackServer(ThreadingHTTPServer):
+class LoopbackServer(socketserver.ThreadingTCPServer):
     """A threaded HTTP(S) server on 127.0.0.1; `port` 0 picks a free one."""
 
     daemon_threads = True
+    allow_reuse_address = True
     # socketserver's default backlog of 5 drops the connects of a burst of clients, which then
     # retry a second later.
     request_queue_size = 128
 
     def __init__(self, port: int, answer: Answer, max_body: int, server_name: str, tls: ssl.SSLContext | None = None) -> None:
-        super().__init__(("127.0.0.1", port), _Handler)
+        super().__init__(("127.0.0.1", port), _Connection)
         self.answer, self.max_body, self.server_name_header, self.tls = answer, max_body, server_name, tls
 
     @property

@@ -152,3 +152,19 @@ def test_only_the_chunked_transfer_encoding_is_taken(server, encoding):
 def test_ambiguous_framing_is_refused(server, raw):
     reply = _exchange(server.port, raw)
     assert reply.startswith(b"HTTP/1.1 400") and reply.count(b"HTTP/1.1 ") == 1 and server.seen == []
+
+
+def test_a_client_that_expects_100_continue_is_told_to_go_on_at_once(server):
+    """curl asks before sending a body over 1 KB and waits a second for the answer."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+        sock.sendall(b"POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n")
+        assert sock.recv(65536).startswith(b"HTTP/1.1 100 ")
+        sock.sendall(b"abc")
+        assert sock.recv(65536).endswith(b"ok:abc")
+
+
+def test_requests_on_one_connection_are_answered_in_turn(server):
+    """Keep-alive: a second request after the first's body is framed, not read as part of it."""
+    two = b"POST /a HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n\r\nxPOST /b HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n\r\ny"
+    reply = _exchange(server.port, two)
+    assert reply.count(b"HTTP/1.1 200") == 2 and [i.target for i in server.seen] == ["/a", "/b"]
