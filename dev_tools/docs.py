@@ -471,6 +471,61 @@ def render_services(stack: Mapping[str, Any]) -> str:
     return "\n".join([*lines, "```"])
 
 
+# ---- alarms and the function's permissions -------------------------------------------------------
+
+_INTERPOLATION = re.compile(r"\$\{([^}]*)\}")
+
+
+def _readable(stack: Mapping[str, Any], value: Any) -> str:
+    """A synthesized value as a reader takes it: the prefix variable as `<prefix>`, a reference as
+    the construct path of what it names and the attribute (`items/table name`)."""
+    blocks = _blocks(stack)
+
+    def one(match: re.Match) -> str:
+        expression = match.group(1)
+        if expression == "var.ResourcePrefix":
+            return "<prefix>"
+        address, _, attribute = expression.rpartition(".")
+        block = blocks.get(address)
+        return f"{block.path} {attribute}" if block else match.group(0)
+
+    if isinstance(value, list):
+        return ", ".join(_readable(stack, v) for v in value)
+    return _INTERPOLATION.sub(one, str(value))
+
+
+def render_alarms(stack: Mapping[str, Any]) -> str:
+    """Every alarm of the synthesized stack: what it watches, when it fires, and why."""
+    rows = []
+    for alarm in sorted(stack.get("resource", {}).get("aws_cloudwatch_metric_alarm", {}).values(), key=lambda a: a["alarm_name"]):
+        dimensions = ", ".join(f"{k}: {_readable(stack, v)}" for k, v in sorted((alarm.get("dimensions") or {}).items()))
+        watches = f"{_readable(stack, alarm['namespace'])} `{alarm['metric_name']}`" + (f" ({dimensions})" if dimensions else "")
+        window = alarm["period"] * alarm.get("evaluation_periods", 1)
+        fires = f"{alarm['statistic']} ≥ {alarm['threshold']:g} in {window // 60} min"
+        rows.append((_code(_readable(stack, alarm["alarm_name"])), watches, fires, alarm.get("alarm_description", "")))
+    return "\n".join([_note("the synthesized stack (`cdk.tf.json`)"), _table(["alarm", "watches", "fires at", "why"], rows)])
+
+
+def render_function_permissions(stack: Mapping[str, Any]) -> str:
+    """The function's policy, statement by statement, as synthesized (`processor/role`)."""
+    documents = [
+        document
+        for document in stack.get("data", {}).get("aws_iam_policy_document", {}).values()
+        if document["//"]["metadata"]["path"].startswith(f"{STACK_NAME}/processor/role/policy-document")
+    ]
+    rows = [
+        (
+            _code(statement.get("sid", "")),
+            statement.get("effect", "Allow"),
+            ", ".join(_code(a) for a in statement["actions"]),
+            _readable(stack, statement["resources"]),
+        )
+        for document in documents
+        for statement in document["statement"]
+    ]
+    return "\n".join([_note("the synthesized stack (`cdk.tf.json`)"), _table(["statement", "effect", "actions", "on"], rows)])
+
+
 def _mermaid(resources: Mapping[str, _Block], members: Mapping[str, list[str]], folded: Mapping[str, list[str]], drawn: Edges) -> list[str]:
     ids: dict[str, str] = {}
     for node in sorted(members, key=lambda a: resources[a].path):
@@ -511,6 +566,8 @@ def renderers(stack: Mapping[str, Any]) -> dict[str, Callable[[], str]]:
     blocks: dict[str, Callable[[], str]] = {
         "architecture": lambda: render_architecture(stack),
         "services": lambda: render_services(stack),
+        "alarms": lambda: render_alarms(stack),
+        "function-permissions": lambda: render_function_permissions(stack),
         "inputs": lambda: render_inputs(stack),
         "outputs": lambda: render_outputs(stack),
         "settings": render_settings,

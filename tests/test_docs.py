@@ -288,3 +288,20 @@ def test_a_resource_only_configuring_another_is_drawn_inside_it():
         "r_store__bucket": "bucket<br/>aws_s3_bucket<br/>+ versioning",
     }
     assert edges == {("r_fn__function", "-->", "r_store__bucket")}
+
+
+def test_the_alarm_and_permission_tables_follow_the_synth(synth):
+    """A new alarm, or a statement widened, shows in docs/security.md's rendered tables."""
+    stack = copy.deepcopy(synth.json)
+    (alarm,) = [a for a in stack["resource"]["aws_cloudwatch_metric_alarm"].values() if a["metric_name"] == "Throttles"]
+    stack["resource"]["aws_cloudwatch_metric_alarm"]["extra"] = {
+        **alarm,
+        "alarm_name": "${var.ResourcePrefix}-duration",
+        "metric_name": "Duration",
+    }
+    for document in stack["data"]["aws_iam_policy_document"].values():
+        for statement in document.get("statement", []):
+            if statement.get("sid") == "ReadItems":
+                statement["actions"] = [*statement["actions"], "dynamodb:Scan"]
+    assert _changed_blocks(docs.render_all(synth.json), docs.render_all(stack)) == {"alarms", "function-permissions"}
+    assert "`<prefix>-duration`" in docs.render_alarms(stack) and "`dynamodb:Scan`" in docs.render_function_permissions(stack)
