@@ -77,22 +77,33 @@ class Synth:
     def resources(self, resource_type: str) -> dict[str, dict[str, Any]]:
         return self.json["resource"].get(resource_type, {})
 
-    def address_of(self, resource_type: str) -> str:
-        """`type.name` of the only resource of a type."""
-        (name,) = self.resources(resource_type)
-        return f"{resource_type}.{name}"
+    def address_at(self, path: str) -> str:
+        """`type.name` of the resource at a construct path below the stack (`items/table`): tests
+        find a resource by what it is, so a second one of its type breaks none of them."""
+        wanted = f"{STACK_NAME}/{path}"
+        found = [
+            f"{kind}.{name}"
+            for kind, named in self.json["resource"].items()
+            for name, config in named.items()
+            if config.get("//", {}).get("metadata", {}).get("path") == wanted
+        ]
+        if len(found) != 1:
+            raise LookupError(f"{len(found)} resources at {wanted}")
+        return found[0]
 
-    def only(self, resource_type: str) -> dict[str, Any]:
-        (resource,) = self.resources(resource_type).values()
-        return resource
+    def name_at(self, path: str) -> str:
+        return self.address_at(path).split(".", 1)[1]
+
+    def at(self, path: str) -> dict[str, Any]:
+        kind, name = self.address_at(path).split(".", 1)
+        return self.json["resource"][kind][name]
 
     def data(self, data_type: str) -> dict[str, dict[str, Any]]:
         return self.json["data"].get(data_type, {})
 
     def bucket_address(self, object_lock: bool) -> str:
-        """The data bucket (Object Lock) or the log bucket (no Object Lock)."""
-        (address,) = [a for a, b in self.resources("aws_s3_bucket").items() if b["object_lock_enabled"] is object_lock]
-        return address
+        """The data bucket (Object Lock) or the log bucket (no Object Lock): its name."""
+        return self.name_at("data/bucket" if object_lock else "logs/bucket")
 
     def on_bucket(self, resource_type: str, bucket_address: str) -> dict[str, Any]:
         """The one resource of a type that configures the given bucket."""

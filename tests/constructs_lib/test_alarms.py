@@ -22,12 +22,12 @@ def alarms(synth):
 
 
 def _notifies_topic(synth, alarm):
-    (topic,) = synth.resources("aws_sns_topic")
+    topic = synth.name_at("alerts/topic")
     return alarm["alarm_actions"] == [f"${{aws_sns_topic.{topic}.arn}}"]
 
 
 def test_lambda_errors_alarm_notifies_the_topic(synth, alarms):
-    (function,) = synth.resources("aws_lambda_function")
+    function = synth.name_at("processor/function")
     alarm = alarms[("AWS/Lambda", "Errors")]
     assert alarm["dimensions"] == {"FunctionName": f"${{aws_lambda_function.{function}.function_name}}"}
     assert alarm["threshold"] == 1 and alarm["comparison_operator"] == "GreaterThanOrEqualToThreshold"
@@ -36,7 +36,7 @@ def test_lambda_errors_alarm_notifies_the_topic(synth, alarms):
 
 def test_handler_reported_errors_become_an_alarmed_metric(synth, alarms):
     # A handler that catches and answers 500 never raises Lambda Errors.
-    metric_filter = synth.only("aws_cloudwatch_log_metric_filter")
+    metric_filter = synth.at("alarms/handler-errors-filter")
     (group,) = [a for a, g in synth.resources("aws_cloudwatch_log_group").items() if g["name"].startswith("/aws/lambda/")]
     assert metric_filter["log_group_name"] == f"${{aws_cloudwatch_log_group.{group}.name}}"
     assert metric_filter["pattern"] == HandlerContract.load().error_pattern == '{ $.level = "ERROR" }'

@@ -8,8 +8,8 @@ from tests.support.plans import planned_one
 
 
 def test_topic_emails_the_alert_address(synth, valid_plan):
-    (topic,) = synth.resources("aws_sns_topic")
-    subscription = synth.only("aws_sns_topic_subscription")
+    topic = synth.name_at("alerts/topic")
+    subscription = synth.at("alerts/email")
     assert subscription["protocol"] == "email"
     assert subscription["endpoint"] == "${var.AlertEmail}"
     assert subscription["topic_arn"] == f"${{aws_sns_topic.{topic}.arn}}"
@@ -17,10 +17,10 @@ def test_topic_emails_the_alert_address(synth, valid_plan):
 
 
 def test_topic_is_encrypted_with_a_rotated_customer_managed_key_cloudwatch_can_use(synth, valid_plan):
-    (key_address,) = synth.resources("aws_kms_key")
-    assert synth.only("aws_kms_key")["enable_key_rotation"] is True
+    key_address = synth.name_at("key/key")
+    assert synth.at("key/key")["enable_key_rotation"] is True
     # Not alias/aws/sns: CloudWatch cannot publish to a topic under the AWS-managed key.
-    assert synth.only("aws_sns_topic")["kms_master_key_id"] == f"${{aws_kms_key.{key_address}.arn}}"
+    assert synth.at("alerts/topic")["kms_master_key_id"] == f"${{aws_kms_key.{key_address}.arn}}"
     planned_policy = json.loads(planned_one(valid_plan, "aws_kms_key")["policy"])
     statements = {s["Sid"]: s for s in planned_policy["Statement"]}
     cloudwatch = statements["CloudWatchAlarmsPublishToEncryptedTopics"]

@@ -6,15 +6,15 @@ from cdktf import Testing
 
 
 def test_viewers_are_redirected_to_https(synth):
-    behavior = synth.only("aws_cloudfront_distribution")["default_cache_behavior"]
+    behavior = synth.at("cdn/distribution")["default_cache_behavior"]
     assert behavior["viewer_protocol_policy"] in ("redirect-to-https", "https-only")
     assert behavior["allowed_methods"] == ["GET", "HEAD"]
 
 
 def test_origin_is_the_bucket_rest_endpoint_signed_by_an_origin_access_control(synth):
     bucket = synth.bucket_address(object_lock=True)
-    (oac,) = synth.resources("aws_cloudfront_origin_access_control")
-    distribution = synth.only("aws_cloudfront_distribution")
+    oac = synth.name_at("cdn/origin-access-control")
+    distribution = synth.at("cdn/distribution")
     (origin,) = distribution["origin"]
     # The regional REST endpoint: a website endpoint cannot use OAC.
     assert origin["domain_name"] == f"${{aws_s3_bucket.{bucket}.bucket_regional_domain_name}}"
@@ -31,18 +31,18 @@ def test_origin_is_the_bucket_rest_endpoint_signed_by_an_origin_access_control(s
 
 
 def test_distribution_is_enabled_with_default_certificate(synth):
-    distribution = synth.only("aws_cloudfront_distribution")
+    distribution = synth.at("cdn/distribution")
     assert distribution["enabled"] is True
     assert distribution["viewer_certificate"] == {"cloudfront_default_certificate": True}
 
 
 def test_responses_carry_security_headers_and_embargoed_countries_are_refused(synth):
-    distribution = synth.only("aws_cloudfront_distribution")
-    (policy_address,) = synth.resources("aws_cloudfront_response_headers_policy")
+    distribution = synth.at("cdn/distribution")
+    policy_address = synth.name_at("cdn/security-headers")
     assert distribution["default_cache_behavior"]["response_headers_policy_id"] == (
         f"${{aws_cloudfront_response_headers_policy.{policy_address}.id}}"
     )
-    headers = synth.only("aws_cloudfront_response_headers_policy")["security_headers_config"]
+    headers = synth.at("cdn/security-headers")["security_headers_config"]
     assert headers["strict_transport_security"]["access_control_max_age_sec"] >= 31536000
     assert headers["frame_options"]["frame_option"] == "DENY"
     assert headers["content_type_options"] == {"override": True}
@@ -53,10 +53,10 @@ def test_viewers_and_the_api_sit_behind_waf_with_log4j_and_rate_rules(synth):
     acls = {a["scope"]: (address, a) for address, a in synth.resources("aws_wafv2_web_acl").items()}
     assert set(acls) == {"CLOUDFRONT", "REGIONAL"}
     address, _ = acls["CLOUDFRONT"]
-    assert synth.only("aws_cloudfront_distribution")["web_acl_id"] == f"${{aws_wafv2_web_acl.{address}.arn}}"
+    assert synth.at("cdn/distribution")["web_acl_id"] == f"${{aws_wafv2_web_acl.{address}.arn}}"
     address, _ = acls["REGIONAL"]
-    (stage,) = synth.resources("aws_api_gateway_stage")
-    association = synth.only("aws_wafv2_web_acl_association")
+    stage = synth.name_at("api/stage")
+    association = synth.at("api/web-acl")
     assert (association["resource_arn"], association["web_acl_arn"]) == (
         f"${{aws_api_gateway_stage.{stage}.arn}}",
         f"${{aws_wafv2_web_acl.{address}.arn}}",
@@ -84,18 +84,18 @@ def test_api_waf_lets_bodies_up_to_the_handlers_limit_through(synth):
 
 
 def test_access_logs_are_delivered_to_the_log_bucket(synth):
-    (distribution,) = synth.resources("aws_cloudfront_distribution")
+    distribution = synth.name_at("cdn/distribution")
     logs = synth.bucket_address(object_lock=False)
-    source = synth.only("aws_cloudwatch_log_delivery_source")
+    source = synth.at("cdn/log-source")
     assert (source["log_type"], source["resource_arn"]) == ("ACCESS_LOGS", f"${{aws_cloudfront_distribution.{distribution}.arn}}")
-    (target,) = synth.only("aws_cloudwatch_log_delivery_destination")["delivery_destination_configuration"]
+    (target,) = synth.at("cdn/log-destination")["delivery_destination_configuration"]
     assert target["destination_resource_arn"] == f"${{aws_s3_bucket.{logs}.arn}}/cloudfront"
-    delivery = synth.only("aws_cloudwatch_log_delivery")
-    assert delivery["delivery_source_name"] == f"${{{synth.address_of('aws_cloudwatch_log_delivery_source')}.name}}"
+    delivery = synth.at("cdn/log-delivery")
+    assert delivery["delivery_source_name"] == f"${{{synth.address_at('cdn/log-source')}.name}}"
     policy = synth.referenced(synth.on_bucket("aws_s3_bucket_policy", logs)["policy"])
     write = next(s for s in policy["statement"] if s["sid"] == "LogDeliveryWrite")
     # Only this distribution's delivery source, by its ARN attribute (not an ARN built by hand).
-    source_arn = f"${{{synth.address_of('aws_cloudwatch_log_delivery_source')}.arn}}"
+    source_arn = f"${{{synth.address_at('cdn/log-source')}.arn}}"
     for statement in (write, next(s for s in policy["statement"] if s["sid"] == "LogDeliveryAclCheck")):
         assert {"test": "ArnLike", "variable": "aws:SourceArn", "values": [source_arn]} in statement["condition"]
     assert write["principals"] == [{"type": "Service", "identifiers": ["delivery.logs.amazonaws.com"]}]
@@ -103,7 +103,7 @@ def test_access_logs_are_delivered_to_the_log_bucket(synth):
 
 
 def test_apply_waits_for_the_distribution_unless_the_setting_says_not_to(synth):
-    assert synth.only("aws_cloudfront_distribution")["wait_for_deployment"] is True
+    assert synth.at("cdn/distribution")["wait_for_deployment"] is True
     from stacks.settings import StackSettings
 
     settings = StackSettings.load(environ={"STATE_BACKEND": "local", "CDN_WAIT_FOR_DEPLOYMENT": "false"})

@@ -78,7 +78,7 @@ def test_no_bucket_claims_eventbridge_notifications_that_nothing_consumes(synth)
 
 
 def test_bucket_policy_lets_only_the_distribution_read_and_denies_non_tls(synth, data):
-    (distribution,) = synth.resources("aws_cloudfront_distribution")
+    distribution = synth.name_at("cdn/distribution")
     policy = synth.on_bucket("aws_s3_bucket_policy", data)
     statements = {s["sid"]: s for s in synth.referenced(policy["policy"])["statement"]}
     assert set(statements) == {"AllowCloudFrontRead", "DenyInsecureTransport"}

@@ -33,10 +33,10 @@ def test_runtime_is_chosen_by_environment_or_context():
 
 
 def test_function_gets_table_bucket_and_cdn_domain_from_their_resources(synth):
-    (table,) = synth.resources("aws_dynamodb_table")
+    table = synth.name_at("items/table")
     bucket = synth.bucket_address(object_lock=True)
-    (distribution,) = synth.resources("aws_cloudfront_distribution")
-    assert synth.only("aws_lambda_function")["environment"]["variables"] == HandlerContract.load().environment_for(
+    distribution = synth.name_at("cdn/distribution")
+    assert synth.at("processor/function")["environment"]["variables"] == HandlerContract.load().environment_for(
         table=f"${{aws_dynamodb_table.{table}.name}}",
         bucket=f"${{aws_s3_bucket.{bucket}.bucket}}",
         cdnDomain=f"${{aws_cloudfront_distribution.{distribution}.domain_name}}",
@@ -50,7 +50,7 @@ def test_log_group_is_created_by_terraform_named_after_the_function_with_30_days
     assert group["retention_in_days"] == 30
     # The function waits for its log group, so the first invocation cannot create it first.
     (group_address,) = [a for a, g in synth.resources("aws_cloudwatch_log_group").items() if g["name"].startswith("/aws/lambda/")]
-    assert f"aws_cloudwatch_log_group.{group_address}" in synth.only("aws_lambda_function")["depends_on"]
+    assert f"aws_cloudwatch_log_group.{group_address}" in synth.at("processor/function")["depends_on"]
 
 
 def test_package_holds_only_declared_handler_files_and_is_deterministic(tmp_path):
@@ -67,15 +67,15 @@ def test_package_holds_only_declared_handler_files_and_is_deterministic(tmp_path
 
 
 def test_function_deploys_the_built_package_with_its_hash(synth, tmp_path):
-    function = synth.only("aws_lambda_function")
+    function = synth.at("processor/function")
     assert (synth.stack_dir / function["filename"]).is_file()
     _, expected_hash = build_package(PROJECT_ROOT / "handler", tmp_path)
     assert function["source_code_hash"] == expected_hash
 
 
 def test_function_is_traced_and_its_environment_encrypted_under_the_stack_key(synth):
-    function = synth.only("aws_lambda_function")
-    (key,) = synth.resources("aws_kms_key")
+    function = synth.at("processor/function")
+    key = synth.name_at("key/key")
     assert function["tracing_config"] == {"mode": "Active"}
     assert function["kms_key_arn"] == f"${{aws_kms_key.{key}.arn}}"
 
@@ -84,7 +84,7 @@ def test_default_synth_deploys_on_a_fresh_account(synth):
     """Nothing that needs a raised quota or an artefact nobody produces: no reserved
     concurrency (Lambda keeps 100 unreserved; new accounts have less to spare), no code signing
     (nothing signs the package), no dead-letter queue (API Gateway invokes synchronously)."""
-    function = synth.only("aws_lambda_function")
+    function = synth.at("processor/function")
     assert "reserved_concurrent_executions" not in function
     assert "code_signing_config_arn" not in function and "dead_letter_config" not in function
     for absent in ("aws_lambda_code_signing_config", "aws_signer_signing_profile", "aws_sqs_queue"):

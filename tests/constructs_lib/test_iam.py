@@ -29,7 +29,7 @@ def test_lambda_policy_is_exactly_what_the_handler_calls(synth):
     policy = synth.referenced(attachment["policy_arn"])
     statements = synth.referenced(policy["policy"])["statement"]
 
-    (table,) = synth.resources("aws_dynamodb_table")
+    table = synth.name_at("items/table")
     bucket = synth.bucket_address(object_lock=True)
     (log_group,) = [a for a, g in synth.resources("aws_cloudwatch_log_group").items() if g["name"].startswith("/aws/lambda/")]
     assert {(s["sid"], s["effect"], tuple(s["actions"]), tuple(s["resources"])) for s in statements} == {

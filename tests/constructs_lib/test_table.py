@@ -28,12 +28,12 @@ def test_table_is_provisioned_from_the_capacity_variables_with_string_id_key(syn
 
 def test_table_is_encrypted_with_the_aws_managed_key(synth):
     # enabled without kms_key_arn = the AWS-managed aws/dynamodb key (not the AWS-owned default).
-    assert synth.only("aws_dynamodb_table")["server_side_encryption"] == {"enabled": True}
+    assert synth.at("items/table")["server_side_encryption"] == {"enabled": True}
 
 
 def test_planned_capacities_follow_the_inputs(synth, emulator, provider, tmp_path):
     # The table alone, with what it refers to (tests/support/configurations.py): a plan validates nothing else.
-    (tmp_path / "cdk.tf.json").write_text(json.dumps(only(synth.json, [synth.address_of("aws_dynamodb_table")])))
+    (tmp_path / "cdk.tf.json").write_text(json.dumps(only(synth.json, [synth.address_at("items/table")])))
     terraform = Terraform(tmp_path, emulator.client_env(), provider)
     terraform.init()
     result = terraform.plan({**VALID_INPUTS, "DynamoDbReadCapacity": 7, "DynamoDbWriteCapacity": 9}, plan_file="capacity.plan")
@@ -44,6 +44,6 @@ def test_planned_capacities_follow_the_inputs(synth, emulator, provider, tmp_pat
 
 
 def test_table_is_protected_against_accidental_destroy(synth):
-    table = synth.only("aws_dynamodb_table")
+    table = synth.at("items/table")
     assert table["deletion_protection_enabled"] is True
     assert table["point_in_time_recovery"] == {"enabled": True}

@@ -79,5 +79,5 @@ def test_the_api_firewall_inspects_every_byte_the_function_takes(synth):
 def test_the_api_and_the_distribution_refuse_the_same_countries(synth):
     (acl,) = [a for a in synth.resources("aws_wafv2_web_acl").values() if a["scope"] == "REGIONAL"]
     assert _rule(acl, "BlockedCountries")["statement"]["geo_match_statement"]["country_codes"] == list(BLOCKED_COUNTRIES)
-    geo = synth.only("aws_cloudfront_distribution")["restrictions"]["geo_restriction"]
+    geo = synth.at("cdn/distribution")["restrictions"]["geo_restriction"]
     assert (geo["restriction_type"], geo["locations"]) == ("blacklist", list(BLOCKED_COUNTRIES))

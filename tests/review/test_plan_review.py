@@ -742,7 +742,7 @@ def test_markup_in_values_cannot_break_the_comment():
 
 def test_key_deletion_and_removed_encryption_are_flagged(workspace, synth):
     terraform, _, _, log_group = workspace
-    (key_name,) = synth.resources("aws_kms_key")
+    key_name = synth.name_at("key/key")
     key = f"aws_kms_key.{key_name}"
 
     def drop_the_key(document):

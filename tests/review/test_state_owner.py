@@ -26,7 +26,7 @@ def test_a_state_of_another_stack_is_refused_and_this_stacks_or_none_is_not(synt
     assert main([str(config), str(stored)]) == FOREIGN
     assert "holds 2 resources, none of them this stack's (`aws_db_instance.orders`, `aws_instance.web`)" in capsys.readouterr().err
     # A state from before per-deployment keys holds this stack's resources (no record yet): accepted.
-    stored.write_text(_state(synth.address_of("aws_dynamodb_table"), "aws_instance.web"))
+    stored.write_text(_state(synth.address_at("items/table"), "aws_instance.web"))
     assert main([str(config), str(stored)]) == 0
     for nothing in ("", _state()):  # no state yet (`terraform state pull` prints nothing), or an empty one
         stored.write_text(nothing)
@@ -37,7 +37,7 @@ def test_a_state_of_another_stacks_modules_is_refused(synth, tmp_path, capsys):
     """The stack declares no modules: a resource inside one is never its own, whatever its name."""
     config = synth.stack_dir / "cdk.tf.json"
     stored = tmp_path / "stored-state.json"
-    stored.write_text(_state("module.app.terraform_data.orders", f"module.app.{synth.address_of('aws_dynamodb_table')}"))
+    stored.write_text(_state("module.app.terraform_data.orders", f"module.app.{synth.address_at('items/table')}"))
     assert main([str(config), str(stored)]) == FOREIGN
     assert "`module.app.terraform_data.orders`" in capsys.readouterr().err
 
