@@ -31,7 +31,7 @@ import re
 import sys
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +80,7 @@ class ResourceChange:
     action: str  # create, update, replace, delete, move, import, forget, ...
     attributes: list[AttributeChange] = field(default_factory=list)
     note: str = ""  # why a replacement, where a move came from
+    construct: str = ""  # the construct path, where the synthesized stack names it (cdktf's `//` metadata)
 
 
 def action_of(change: Mapping[str, Any]) -> str:
@@ -242,7 +243,23 @@ def attribute_changes(change: Mapping[str, Any]) -> list[AttributeChange]:
     return changes
 
 
-def _resource_change(change: Mapping[str, Any]) -> ResourceChange:
+def construct_paths(config: Mapping[str, Any] | None) -> dict[str, str]:
+    """Each resource's construct path by its address, from the synthesized cdk.tf.json (cdktf
+    records it in every block's `//` metadata): what a cdktf user knows a resource by."""
+    return {
+        f"{kind}.{name}": block["//"]["metadata"]["path"]
+        for kind, named in ((config or {}).get("resource") or {}).items()
+        for name, block in named.items()
+        if isinstance(block, dict) and isinstance(block.get("//", {}).get("metadata", {}).get("path"), str)
+    }
+
+
+def _construct_of(address: str, paths: Mapping[str, str]) -> str:
+    """The construct path of an address; an instance (`x[0]`, `x["a"]`) is its resource's."""
+    return paths.get(address.split("[", 1)[0], "")
+
+
+def _resource_change(change: Mapping[str, Any], paths: Mapping[str, str] = {}) -> ResourceChange:  # noqa: B006 (read only)
     action = action_of(change)
     notes = []
     if change.get("previous_address"):
@@ -268,7 +285,7 @@ def _resource_change(change: Mapping[str, Any]) -> ResourceChange:
     if action == "forget":
         notes.append("removed from state only: the real resource stays")
     attributes = [] if action in ("delete", "forget") else attribute_changes(change)
-    return ResourceChange(change["address"], change["type"], action, attributes, "; ".join(notes))
+    return ResourceChange(change["address"], change["type"], action, attributes, "; ".join(notes), _construct_of(change["address"], paths))
 
 
 @dataclass(frozen=True)
@@ -382,7 +399,10 @@ class Review:
 
 
 def _details(change: ResourceChange) -> str:
-    summary = f"<code>{html.escape(change.action)}</code> <code>{html.escape(change.address)}</code>"
+    where = f"<code>{html.escape(change.address)}</code>"
+    if change.construct:
+        where = f"<code>{html.escape(change.construct)}</code> ({where})"
+    summary = f"<code>{html.escape(change.action)}</code> {where}"
     lines = ["<details>", f"<summary>{summary}</summary>", ""]
     if change.note:
         lines += [_inline(change.note), ""]
@@ -401,7 +421,8 @@ def _cell(text: str) -> str:
 
 def _risk_line(risk: Risk) -> str:
     """A flagged risk as a list item: its kind, the rule that raised it (docs/delivery.md), where, what."""
-    return f"- **{risk.kind}** ({risk.rule}) {code(risk.address)}: {_inline(risk.detail)}"
+    where = f"{code(risk.construct)} ({code(risk.address)})" if risk.construct else code(risk.address)
+    return f"- **{risk.kind}** ({risk.rule}) {where}: {_inline(risk.detail)}"
 
 
 def _inline(text: str) -> str:
@@ -446,17 +467,22 @@ def read_errors(log: Path | None) -> list[str]:
     return error_blocks(lines, limit=10 * MAX_ERROR_LINES)
 
 
-def review(plan: Mapping[str, Any] | None, errors: Sequence[str] = (), plan_exit_code: int = 0) -> Review:
-    """`plan_exit_code`: the plan command's; a failed command is a failed plan, whatever it left."""
+def review(
+    plan: Mapping[str, Any] | None, errors: Sequence[str] = (), plan_exit_code: int = 0, config: Mapping[str, Any] | None = None
+) -> Review:
+    """`plan_exit_code`: the plan command's; a failed command is a failed plan, whatever it left.
+    `config`: the synthesized cdk.tf.json, which names each resource's construct path."""
     plan = plan or {}
+    paths = construct_paths(config)
     changes = [c for c in plan.get("resource_changes", []) if c.get("mode") == "managed"]
     acting = [c for c in changes if action_of(c) not in ("no-op", "read")]
-    drift = [_resource_change(c) for c in plan.get("resource_drift", []) if c.get("mode") == "managed"]
+    drift = [_resource_change(c, paths) for c in plan.get("resource_drift", []) if c.get("mode") == "managed"]
+    risks = [risk for change in acting for risk in risks_of(change, action_of(change))]
+    risks += [risk for change in readdressed(acting) for risk in risks_of(change, "update")]
     return Review(
-        risks=[risk for change in acting for risk in risks_of(change, action_of(change))]
-        + [risk for change in readdressed(acting) for risk in risks_of(change, "update")],
+        risks=[replace(risk, construct=_construct_of(risk.address, paths)) for risk in risks],
         counts=Counter(action_of(c) for c in acting),
-        changes=[_resource_change(c) for c in acting],
+        changes=[_resource_change(c, paths) for c in acting],
         drift=[c for c in drift if c.attributes or c.action in ("delete", "forget")],
         cost=plan_cost.fixed_monthly_cost(changes),
         failure=plan_failure(plan or None, acting) or (f"`terraform plan` exited with {plan_exit_code}" if plan_exit_code else None),
@@ -468,6 +494,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Review of a `terraform show -json` plan")
     parser.add_argument("plan_json", type=Path, help="terraform show -json output; missing or empty: the plan failed")
     parser.add_argument("--log", type=Path, help="the plan command's output, quoted when the plan failed")
+    parser.add_argument(
+        "--config", type=Path, help="the synthesized cdk.tf.json, for construct paths (default: the one beside the plan, if any)"
+    )
     parser.add_argument("--plan-exit-code", type=int, default=0, help="the plan command's exit code (not 0: the plan failed)")
     parser.add_argument("--fail-on-risk", action="store_true", help="exit 2 when any risk is flagged")
     parser.add_argument("--fail-on-drift", action="store_true", help="exit 3 when something changed outside Terraform")
@@ -476,7 +505,9 @@ def main(argv: list[str] | None = None) -> int:
         "--limit", type=int, default=GITHUB_COMMENT_LIMIT, help="characters the Markdown may use (less what the caller adds)"
     )
     args = parser.parse_args(argv)
-    result = review(read_plan(args.plan_json), read_errors(args.log), args.plan_exit_code)
+    config_path = args.config or args.plan_json.with_name("cdk.tf.json")
+    config = json.loads(config_path.read_text()) if config_path.is_file() else None
+    result = review(read_plan(args.plan_json), read_errors(args.log), args.plan_exit_code, config)
     if args.format == "json":
         sys.stdout.write(json.dumps(result.to_json(), indent=2) + "\n")
     elif args.format == "drift":

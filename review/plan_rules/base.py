@@ -30,6 +30,7 @@ class Risk:
     address: str
     detail: str
     rule: str = ""  # the id of the rule that flagged it
+    construct: str = ""  # the construct path of the resource, where the synthesized stack names it
 
 
 def code(value: Any) -> str:

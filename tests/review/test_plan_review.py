@@ -125,6 +125,27 @@ def _plan_file(path, fragment):
     return path
 
 
+def test_risks_and_changes_name_each_resource_by_its_construct_path(valid_plan, synth, tmp_path, capsys):
+    """What a cdktf user knows a resource by, beside its Terraform address: from the synthesized
+    stack's metadata, given or found beside the plan."""
+    result = review(valid_plan, config=synth.json)
+    table = next(c for c in result.changes if c.type == "aws_dynamodb_table")
+    assert table.construct == "data-processing/items/table"
+    assert all(c.construct.startswith("data-processing/") for c in result.changes)
+    assert all(r.construct.startswith("data-processing/") for r in result.risks) and result.risks
+    markdown = result.markdown()
+    assert f"<code>create</code> <code>data-processing/items/table</code> (<code>{table.address}</code>)" in markdown
+    risk = result.risks[0]
+    assert f"`{risk.construct}` (`{risk.address}`)" in markdown
+    # From the command line: the cdk.tf.json beside the plan.
+    (tmp_path / "plan.json").write_text(json.dumps(valid_plan))
+    (tmp_path / "cdk.tf.json").write_text(synth.text)
+    capsys.readouterr()
+    assert main([str(tmp_path / "plan.json"), "--format", "json"]) == 0
+    changes = json.loads(capsys.readouterr().out)["changes"]
+    assert {c["construct"] for c in changes if c["type"] == "aws_dynamodb_table"} == {"data-processing/items/table"}
+
+
 def test_create_plan_counts_changes_and_flags_only_the_new_iam(valid_plan):
     result = review(valid_plan)
     assert result.counts["create"] == len(result.changes) > 30
@@ -265,7 +286,8 @@ def test_protection_switched_off_and_retention_shortened_are_flagged(workspace):
         document["resource"]["aws_cloudwatch_log_group"][log_group.split(".")[1]]["retention_in_days"] = 7
 
     with _edited(terraform, weaken):
-        result = review(_as_untargeted(_plan(terraform, "weaken", targets=[table, log_group])))
+        config = json.loads((terraform.workdir / "cdk.tf.json").read_text())
+        result = review(_as_untargeted(_plan(terraform, "weaken", targets=[table, log_group])), config=config)
     # This review is the example comment in docs/plan-review-example.md: rendered from this real plan, so it cannot go stale.
     example = EXAMPLE.read_text().split("<!-- example -->\n", 1)
     if os.environ.get("UPDATE_DOCS") == "1":
