@@ -49,7 +49,7 @@ from cdktf_cdktf_provider_aws.api_gateway_usage_plan import (
 )
 from cdktf_cdktf_provider_aws.api_gateway_usage_plan_key import ApiGatewayUsagePlanKey
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
-from cdktf_cdktf_provider_aws.lambda_function import LambdaFunction
+from cdktf_cdktf_provider_aws.lambda_alias import LambdaAlias
 from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
 from cdktf_cdktf_provider_aws.wafv2_web_acl_association import Wafv2WebAclAssociation
 from constructs import Construct
@@ -161,7 +161,8 @@ class ProcessApiProps:
     key_name: str
     usage_plan_name: str
     access_log_group_name: str
-    function: LambdaFunction
+    # The alias the API invokes (never $LATEST), and its permission is scoped to.
+    function: LambdaAlias
     # The handler's id rule (pattern, minLength, maxLength): the request model validates it first.
     id_rule: Mapping[str, Any]
     # The region's API Gateway logging setting, when this stack sets it: stages log only once it is set.
@@ -251,6 +252,7 @@ class ProcessApi(Construct):
             statement_id="AllowApiGatewayInvoke",
             action="lambda:InvokeFunction",
             function_name=props.function.function_name,
+            qualifier=props.function.name,
             principal="apigateway.amazonaws.com",
             source_arn=f"{self.rest_api.execution_arn}/{props.stage_name}/{self.method.http_method}{resource.path}",
         )

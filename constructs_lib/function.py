@@ -1,4 +1,8 @@
-"""A Node.js Lambda function with its own log group and a least-privilege role."""
+"""A Node.js Lambda function with its own log group and a least-privilege role.
+
+Every deploy that changes the function publishes a version, and callers invoke the `live` alias
+on it, never `$LATEST`: what serves requests is always a published, immutable version, and the
+version that served before stays there to go back to."""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from pathlib import Path
 
 from cdktf import AssetType, TerraformAsset
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
+from cdktf_cdktf_provider_aws.lambda_alias import LambdaAlias
 from cdktf_cdktf_provider_aws.lambda_function import (
     LambdaFunction,
     LambdaFunctionEnvironment,
@@ -17,6 +22,9 @@ from constructs import Construct
 
 from constructs_lib.iam import ServiceRole, ServiceRoleProps, Statement
 from constructs_lib.node_package import DEFAULT_RUNTIME, NODE_RUNTIMES, build_package
+
+# The alias callers invoke.
+LIVE_ALIAS = "live"
 
 
 @dataclass(frozen=True)
@@ -101,6 +109,15 @@ class ProcessorFunction(Construct):
             kms_key_arn=props.key_arn,
             tracing_config=LambdaFunctionTracingConfig(mode=props.tracing_mode),
             reserved_concurrent_executions=props.reserved_concurrency,
+            publish=True,
             # The log group and the attached policies must exist before the first invocation.
             depends_on=[self.log_group, *self.role.attachments],
+        )
+        self.alias = LambdaAlias(
+            self,
+            "live-alias",
+            name=LIVE_ALIAS,
+            description="What callers invoke: the published version that serves requests",
+            function_name=self.function.function_name,
+            function_version=self.function.version,
         )

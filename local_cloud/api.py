@@ -18,6 +18,7 @@ import http.client
 import json
 import os
 import queue
+import random
 import signal
 import ssl
 import sys
@@ -183,22 +184,44 @@ def is_ours(pid: int) -> bool:
     return bool(args) and "local_cloud.api" in args
 
 
-def _runtimes(lambda_client, config: GatewayConfig, packages: Path, root: Path, client_environment, shipper) -> dict[str, RuntimePool]:
-    """An environment pool for each function the routes integrate, logging through `shipper(group)`."""
-    pools = {}
+def alias_targets(lambda_client, arn: str) -> list[tuple[str, float]]:
+    """The versions an invocation of `arn` runs, with their shares, as Lambda routes them: an alias
+    (`...:function:NAME:ALIAS`) is its version plus the additional versions of its routing
+    config, each with its weight; a version or an unqualified ARN is itself."""
+    base, _, qualifier = arn.rpartition(":")
+    if ":function:" not in base or qualifier.isdigit() or qualifier == "$LATEST":
+        return [(arn, 1.0)]
+    alias = lambda_client.get_alias(FunctionName=base.rpartition(":")[2], Name=qualifier)
+    extra = (alias.get("RoutingConfig") or {}).get("AdditionalVersionWeights") or {}
+    main = (f"{base}:{alias['FunctionVersion']}", 1.0 - sum(extra.values()))
+    return [main, *((f"{base}:{version}", weight) for version, weight in sorted(extra.items()))]
+
+
+def _runtimes(lambda_client, config: GatewayConfig, packages: Path, root: Path, client_environment, shipper):
+    """For each function ARN the routes integrate, the versions it runs with their weights, and an
+    environment pool per version, logging through `shipper(group)`."""
+    targets, pools = {}, {}
     for arn in sorted({route.function_arn for route in config.routes.values() if route.function_arn}):
-        function = FunctionConfig.from_api(lambda_client.get_function_configuration(FunctionName=arn))
-        reserved = lambda_client.get_function_concurrency(FunctionName=arn).get("ReservedConcurrentExecutions")
-        package_dir = unpack_deployed_package(function, packages, root / "functions")
-        pools[arn] = RuntimePool(function, package_dir, client_environment, reserved or DEFAULT_CONCURRENCY, shipper(function.log_group))
-    return pools
+        targets[arn] = alias_targets(lambda_client, arn)
+        for version_arn, _ in targets[arn]:
+            if version_arn in pools:
+                continue
+            function = FunctionConfig.from_api(lambda_client.get_function_configuration(FunctionName=version_arn))
+            reserved = lambda_client.get_function_concurrency(FunctionName=function.name).get("ReservedConcurrentExecutions")
+            package_dir = unpack_deployed_package(function, packages, root / "functions")
+            pools[version_arn] = RuntimePool(
+                function, package_dir, client_environment, reserved or DEFAULT_CONCURRENCY, shipper(function.log_group)
+            )
+    return targets, pools
 
 
-def _invoker(pools: Mapping[str, RuntimePool]):
-    """The gateway's Invoke over the functions' pools."""
+def _invoker(targets: Mapping[str, list[tuple[str, float]]], pools: Mapping[str, RuntimePool], choose=random.choices):
+    """The gateway's Invoke over the versions' pools: each invocation of an alias runs one of its
+    versions, chosen by the routing weights."""
 
     def invoke(arn: str, event: Mapping[str, Any], timeout_ms: int):
-        outcome = pools[arn].invoke(event, timeout_ms)
+        versions, weights = zip(*targets[arn], strict=True)
+        outcome = pools[choose(versions, weights=weights)[0]].invoke(event, timeout_ms)
         if outcome.caller_timed_out:
             return None, INTEGRATION_TIMED_OUT
         if outcome.error:
@@ -246,13 +269,13 @@ def serve_forever(
     logs = aws("logs")
     stream = f"local-api/{time.strftime('%Y/%m/%d')}/{os.getpid()}"
     shippers = [LogShipper(logs, config.access_log_group, stream, root / "access.log")]
-    pools = _runtimes(
+    targets, pools = _runtimes(
         aws("lambda"), config, packages, root, client_env(endpoint), lambda group: LogShipper(logs, group, stream, root / "function.log")
     )
     shippers += [pool.on_log for pool in pools.values()]
     notes = [note for pool in pools.values() for note in pool.notes]
 
-    gateway = Gateway(config, _invoker(pools), shippers[0], domain=parsed.hostname)
+    gateway = Gateway(config, _invoker(targets, pools), shippers[0], domain=parsed.hostname)
 
     environments = [pool.config.environment for pool in pools.values()]
     cdn = DistributionConfig.from_api(_distribution(aws("cloudfront"), environments))

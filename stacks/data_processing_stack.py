@@ -197,7 +197,7 @@ class DataProcessingStack(TerraformStack):
                 key_name=name(Name.API_KEY),
                 usage_plan_name=name(Name.USAGE_PLAN),
                 access_log_group_name=f"/aws/apigateway/{name(Name.API_ACCESS_LOGS)}",
-                function=processor.function,
+                function=processor.alias,
                 id_rule=contract.id_rule,
                 logging_account=logging_account.account if logging_account else None,
                 log_key_arn=key.arn,

@@ -24,16 +24,22 @@ def test_post_process_requires_an_api_key(synth):
 
 
 def test_post_process_invokes_the_lambda_through_proxy_integration(synth):
-    function = synth.name_at("processor/function")
+    alias = synth.name_at("processor/live-alias")
     integration = synth.at("api/integration")
     assert integration["type"] == "AWS_PROXY"
     assert integration["integration_http_method"] == "POST"
-    assert integration["uri"] == f"${{aws_lambda_function.{function}.invoke_arn}}"
+    # The live alias, never $LATEST: what serves is a published version.
+    assert integration["uri"] == f"${{aws_lambda_alias.{alias}.invoke_arn}}"
     api = synth.name_at("api/rest-api")
     method = synth.name_at("api/method")
     resource = synth.name_at("api/resource")
     permission = synth.at("api/invoke-permission")
     assert permission["principal"] == "apigateway.amazonaws.com"
+    # The permission is the alias's alone: the API cannot invoke $LATEST or another version.
+    assert (permission["function_name"], permission["qualifier"]) == (
+        f"${{aws_lambda_alias.{alias}.function_name}}",
+        f"${{aws_lambda_alias.{alias}.name}}",
+    )
     # Only this API's stage and route may invoke the function.
     assert permission["source_arn"] == (
         f"${{aws_api_gateway_rest_api.{api}.execution_arn}}/v1/"

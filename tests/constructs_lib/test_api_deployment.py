@@ -20,6 +20,7 @@ from cdktf_cdktf_provider_aws.api_gateway_method import ApiGatewayMethod
 from cdktf_cdktf_provider_aws.api_gateway_resource import ApiGatewayResource
 from cdktf_cdktf_provider_aws.api_gateway_rest_api_policy import ApiGatewayRestApiPolicy
 from cdktf_cdktf_provider_aws.iam_role import IamRole
+from cdktf_cdktf_provider_aws.lambda_alias import LambdaAlias
 from cdktf_cdktf_provider_aws.lambda_function import LambdaFunction
 
 from constructs_lib.api import ProcessApi, ProcessApiProps
@@ -80,7 +81,9 @@ def _api_stack(outdir: Path, copies: tuple[str, ...] = COPIES, added_beside: boo
             runtime="nodejs22.x",
             handler="index.handler",
             filename=str(_package(outdir)),
+            publish=True,
         )
+        alias = LambdaAlias(stack, f"alias-{copy}", name="live", function_name=function.function_name, function_version=function.version)
         api = ProcessApi(
             stack,
             copy,
@@ -89,7 +92,7 @@ def _api_stack(outdir: Path, copies: tuple[str, ...] = COPIES, added_beside: boo
                 key_name=f"api-{copy}-key",
                 usage_plan_name=f"api-{copy}-plan",
                 access_log_group_name=f"/aws/apigateway/api-{copy}",
-                function=function,
+                function=alias,
                 id_rule=HandlerContract.load().id_rule,
                 logging_account=role,
             ),
@@ -212,9 +215,7 @@ def test_a_resource_naming_the_api_indirectly_stops_the_synth(tmp_path):
             key_name="api-key",
             usage_plan_name="api-plan",
             access_log_group_name="/aws/apigateway/api",
-            function=LambdaFunction(
-                stack, "function", function_name="f", role="arn:aws:iam::123456789012:role/r", runtime="nodejs22.x", handler="index.handler"
-            ),
+            function=LambdaAlias(stack, "alias", name="live", function_name="f", function_version="1"),
             id_rule=HandlerContract.load().id_rule,
             logging_account=None,
         ),

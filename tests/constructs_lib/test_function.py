@@ -101,3 +101,15 @@ def test_reserved_concurrency_is_an_opt_in_setting(tmp_path):
     stack_dir = run_main(tmp_path, RESERVED_CONCURRENCY="25")
     function = json.loads((stack_dir / "cdk.tf.json").read_text())["resource"]["aws_lambda_function"]
     assert [f["reserved_concurrent_executions"] for f in function.values()] == [25]
+
+
+def test_every_deploy_publishes_a_version_that_the_live_alias_points_at(synth):
+    """Callers invoke the live alias on a published version, never $LATEST."""
+    function = synth.name_at("processor/function")
+    assert synth.at("processor/function")["publish"] is True
+    alias = synth.at("processor/live-alias")
+    assert (alias["name"], alias["function_name"], alias["function_version"]) == (
+        "live",
+        f"${{aws_lambda_function.{function}.function_name}}",
+        f"${{aws_lambda_function.{function}.version}}",
+    )

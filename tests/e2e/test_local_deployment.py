@@ -22,6 +22,7 @@ from urllib.parse import urlparse
 
 import pytest
 
+from constructs_lib.function import LIVE_ALIAS
 from local_cloud.api import LocalApi
 from local_cloud.deployment import LocalDeployment
 from local_cloud.emulator import MotoServer
@@ -335,6 +336,22 @@ def test_table_key_capacities_encryption_and_tags(aws, outputs):
     assert (throughput["ReadCapacityUnits"], throughput["WriteCapacityUnits"]) == (7, 6)
     assert table["SSEDescription"]["Status"] == "ENABLED"
     assert TAG in dynamodb.list_tags_of_resource(ResourceArn=table["TableArn"])["Tags"]
+
+
+def test_the_api_invokes_the_live_alias_on_the_published_version(aws, outputs):
+    """Deployed: the integration names the alias, the alias the newest published version, and the
+    invoke permission is the alias's (the function's unqualified policy grants the API nothing)."""
+    lambda_client, name = aws("lambda"), outputs["function_name"]
+    alias = lambda_client.get_alias(FunctionName=name, Name=LIVE_ALIAS)
+    published = [v["Version"] for v in lambda_client.list_versions_by_function(FunctionName=name)["Versions"] if v["Version"] != "$LATEST"]
+    assert published and alias["FunctionVersion"] == max(published, key=int)
+    apigateway = aws("apigateway")
+    api_id = outputs["api_invoke_url"].split("//", 1)[1].split(".", 1)[0]
+    (resource,) = [r for r in apigateway.get_resources(restApiId=api_id)["items"] if r["path"] == "/process"]
+    integration = apigateway.get_integration(restApiId=api_id, resourceId=resource["id"], httpMethod="POST")
+    assert integration["uri"].endswith(f"/functions/{alias['AliasArn']}/invocations")
+    policy = json.loads(lambda_client.get_policy(FunctionName=name, Qualifier=LIVE_ALIAS)["Policy"])
+    assert [s["Principal"] for s in policy["Statement"]] == [{"Service": "apigateway.amazonaws.com"}]
 
 
 def test_function_runtime_environment_and_tags(aws, outputs):

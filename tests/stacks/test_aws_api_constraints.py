@@ -208,8 +208,14 @@ PARAMETERS: dict[str, list[tuple[str, str, str, str]]] = {
         ("environment.variables.@keys", "lambda", "CreateFunction", "Environment.Variables.@keys"),
         ("reserved_concurrent_executions", "lambda", "PutFunctionConcurrency", "ReservedConcurrentExecutions"),
     ],
+    "aws_lambda_alias": [
+        ("name", "lambda", "CreateAlias", "Name"),
+        ("description", "lambda", "CreateAlias", "Description"),
+        ("function_name", "lambda", "CreateAlias", "FunctionName"),
+    ],
     "aws_lambda_permission": [
         ("statement_id", "lambda", "AddPermission", "StatementId"),
+        ("qualifier", "lambda", "AddPermission", "Qualifier"),
         ("action", "lambda", "AddPermission", "Action"),
         ("principal", "lambda", "AddPermission", "Principal"),
         ("function_name", "lambda", "AddPermission", "FunctionName"),
