@@ -22,8 +22,9 @@ HANDLER_ERROR_METRIC = "HandlerErrors"
 
 @dataclass(frozen=True)
 class AlarmSpec:
-    """Alarm when the Sum of a metric over `period_seconds` reaches `threshold`. `key` says what it
-    watches and is its construct id, so adding or removing an alarm leaves the others' addresses alone."""
+    """Alarm when the statistic of a metric over `period_seconds` reaches `threshold`. `key` says
+    what it watches and is its construct id, so adding or removing an alarm leaves the others'
+    addresses alone."""
 
     key: str
     name: str
@@ -34,6 +35,8 @@ class AlarmSpec:
     threshold: float = 1
     period_seconds: int = 300
     evaluation_periods: int = 1
+    # Sum, Maximum, Average, ... or a percentile ("p99"), which CloudWatch takes as an extended statistic.
+    statistic: str = "Sum"
 
 
 @dataclass(frozen=True)
@@ -97,7 +100,8 @@ class ProcessingAlarms(Construct):
             namespace=spec.namespace,
             metric_name=spec.metric_name,
             dimensions=dict(spec.dimensions) or None,
-            statistic="Sum",
+            statistic=None if spec.statistic.startswith("p") else spec.statistic,
+            extended_statistic=spec.statistic if spec.statistic.startswith("p") else None,
             period=spec.period_seconds,
             evaluation_periods=spec.evaluation_periods,
             threshold=spec.threshold,

@@ -113,6 +113,7 @@ class ProcessorFunction(Construct):
             # The log group and the attached policies must exist before the first invocation.
             depends_on=[self.log_group, *self.role.attachments],
         )
+        self.timeout_seconds = props.timeout_seconds
         self.alias = LambdaAlias(
             self,
             "live-alias",

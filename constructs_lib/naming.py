@@ -56,6 +56,10 @@ class Name(Enum):
     ALARM_HANDLER_ERRORS = NameRule("-processor-handler-errors", 255)
     ALARM_API_5XX = NameRule("-api-5xx", 255)
     ALARM_TABLE_READ_THROTTLES = NameRule("-items-read-throttles", 255)
+    ALARM_API_LATENCY = NameRule("-api-latency-p99", 255)
+    ALARM_LAMBDA_DURATION = NameRule("-processor-duration", 255)
+    ALARM_TABLE_READ_CAPACITY = NameRule("-items-read-capacity", 255)
+    DASHBOARD = NameRule("-operations", 255)
 
 
 # The tightest rule wins.

@@ -425,7 +425,7 @@ SERVICE_NODES = (
     ("table", "DynamoDB", ("items",)),
     ("bucket", "S3: results, access logs", ("data", "logs")),
     ("cdn", "CloudFront + WAF", ("cdn", "cdn-waf")),
-    ("alarms", "CloudWatch alarms", ("alarms",)),
+    ("alarms", "CloudWatch alarms, dashboard", ("alarms", "dashboard")),
     ("topic", "SNS topic", ("alerts",)),
     ("key", "KMS key", ("key",)),
 )
@@ -439,6 +439,7 @@ SERVICE_ARROWS = (
     ("function", "bucket", "PutObject", "-->"),
     ("client", "cdn", "GET the result, HTTPS", "-->"),
     ("cdn", "bucket", "origin access control", "-->"),
+    ("alarms", "cdn", "dashboard", "-.->"),
     ("alarms", "api", "5XX", "-.->"),
     ("alarms", "function", "errors, throttles", "-.->"),
     ("alarms", "table", "read throttles", "-.->"),
@@ -494,6 +495,13 @@ def _readable(stack: Mapping[str, Any], value: Any) -> str:
     return _INTERPOLATION.sub(one, str(value))
 
 
+def _expression(value: str) -> str:
+    """A computed threshold as a reader takes it: `${(var.DynamoDbReadCapacity * 240)}` reads
+    `DynamoDbReadCapacity × 240`."""
+    inner = value.removeprefix("${").removesuffix("}").strip("()")
+    return inner.replace("var.", "").replace(" * ", " × ")
+
+
 def render_alarms(stack: Mapping[str, Any]) -> str:
     """Every alarm of the synthesized stack: what it watches, when it fires, and why."""
     rows = []
@@ -501,7 +509,9 @@ def render_alarms(stack: Mapping[str, Any]) -> str:
         dimensions = ", ".join(f"{k}: {_readable(stack, v)}" for k, v in sorted((alarm.get("dimensions") or {}).items()))
         watches = f"{_readable(stack, alarm['namespace'])} `{alarm['metric_name']}`" + (f" ({dimensions})" if dimensions else "")
         window = alarm["period"] * alarm.get("evaluation_periods", 1)
-        fires = f"{alarm['statistic']} ≥ {alarm['threshold']:g} in {window // 60} min"
+        threshold = alarm["threshold"]
+        shown = f"{threshold:g}" if isinstance(threshold, (int, float)) else _expression(threshold)
+        fires = f"{alarm.get('statistic') or alarm.get('extended_statistic')} ≥ {shown} in {window // 60} min"
         rows.append((_code(_readable(stack, alarm["alarm_name"])), watches, fires, alarm.get("alarm_description", "")))
     return "\n".join([_note("the synthesized stack (`cdk.tf.json`)"), _table(["alarm", "watches", "fires at", "why"], rows)])
 

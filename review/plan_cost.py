@@ -64,6 +64,7 @@ MONTHLY: dict[str, Callable[[Mapping[str, Any]], float]] = {
     "aws_wafv2_web_acl": _web_acl,
     "aws_kms_key": lambda config: _price("kms_key"),
     "aws_cloudwatch_metric_alarm": _alarm,
+    "aws_cloudwatch_dashboard": lambda config: _price("cloudwatch_dashboard"),
     "aws_cloudwatch_log_metric_filter": lambda config: _price("cloudwatch_custom_metric") * len(config.get("metric_transformation") or [1]),
     "aws_dynamodb_table": _table,
 }

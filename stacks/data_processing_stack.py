@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cdktf import TerraformOutput, TerraformStack
+from cdktf import Op, TerraformOutput, TerraformStack, Token
 from cdktf_cdktf_provider_aws.provider import AwsProvider
 from constructs import Construct
 
@@ -21,6 +21,7 @@ from constructs_lib.api import ProcessApi, ProcessApiProps
 from constructs_lib.api_account import ApiGatewayLoggingAccount, ApiGatewayLoggingAccountProps
 from constructs_lib.aws_provider import ProviderProps, aws_provider
 from constructs_lib.cdn import AccessLogs, BucketDistribution, BucketDistributionProps
+from constructs_lib.dashboard import OperationsDashboard, OperationsDashboardProps
 from constructs_lib.data_bucket import BucketLifecycle, SecureBucket, SecureBucketProps
 from constructs_lib.deployment_guard import DeploymentGuard, DeploymentGuardProps, StoredState
 from constructs_lib.encryption_key import ServiceKey, ServiceKeyProps
@@ -51,6 +52,14 @@ NUMBERED_ALARMS = {
     alarm_key(Name.ALARM_TABLE_READ_THROTTLES): "aws_cloudwatch_metric_alarm.alarms_alarm-3_728CF11C",
     alarm_key(Name.ALARM_HANDLER_ERRORS): "aws_cloudwatch_metric_alarm.alarms_alarm-4_B44AD450",
 }
+
+
+# The alarms that warn before a limit is reached fire at this share of it (duration against the
+# timeout, consumed against provisioned read capacity); the API's p99 latency at this share of
+# the function's timeout. Over the alarms' 5-minute period.
+NEAR_LIMIT = 0.8
+LATENCY_SHARE_OF_TIMEOUT = 0.5
+ALARM_PERIOD_SECONDS = 300
 
 
 class DataProcessingStack(TerraformStack):
@@ -212,7 +221,7 @@ class DataProcessingStack(TerraformStack):
             AlertTopicProps(topic_name=name(Name.TOPIC), email=inputs.alert_email.string_value, key_arn=key.arn),
         )
         function_dimensions = {"FunctionName": processor.function.function_name}
-        ProcessingAlarms(
+        alarms = ProcessingAlarms(
             self,
             "alarms",
             ProcessingAlarmsProps(
@@ -250,6 +259,36 @@ class DataProcessingStack(TerraformStack):
                         metric_name="ReadThrottleEvents",
                         dimensions={"TableName": table.table.name},
                     ),
+                    AlarmSpec(
+                        key=alarm_key(Name.ALARM_API_LATENCY),
+                        name=name(Name.ALARM_API_LATENCY),
+                        description="The API's slowest 1% of requests took half the function's timeout or more",
+                        namespace="AWS/ApiGateway",
+                        metric_name="Latency",
+                        dimensions={"ApiName": api.rest_api.name, "Stage": api.stage.stage_name},
+                        statistic="p99",
+                        threshold=processor.timeout_seconds * 1000 * LATENCY_SHARE_OF_TIMEOUT,
+                    ),
+                    AlarmSpec(
+                        key=alarm_key(Name.ALARM_LAMBDA_DURATION),
+                        name=name(Name.ALARM_LAMBDA_DURATION),
+                        description="An invocation of the processor function came near its timeout",
+                        namespace="AWS/Lambda",
+                        metric_name="Duration",
+                        dimensions=function_dimensions,
+                        statistic="Maximum",
+                        threshold=processor.timeout_seconds * 1000 * NEAR_LIMIT,
+                    ),
+                    AlarmSpec(
+                        key=alarm_key(Name.ALARM_TABLE_READ_CAPACITY),
+                        name=name(Name.ALARM_TABLE_READ_CAPACITY),
+                        description="Reads of the items table came near its provisioned capacity (raise DynamoDbReadCapacity)",
+                        namespace="AWS/DynamoDB",
+                        metric_name="ConsumedReadCapacityUnits",
+                        dimensions={"TableName": table.table.name},
+                        # Consumed units are summed over the period; provisioned ones are per second.
+                        threshold=Token.as_number(Op.mul(inputs.read_capacity.number_value, NEAR_LIMIT * ALARM_PERIOD_SECONDS)),
+                    ),
                 ],
                 handler_errors=HandlerErrorMetric(
                     key=alarm_key(Name.ALARM_HANDLER_ERRORS),
@@ -260,6 +299,21 @@ class DataProcessingStack(TerraformStack):
                     alarm_name=name(Name.ALARM_HANDLER_ERRORS),
                 ),
                 previous_addresses=NUMBERED_ALARMS,
+            ),
+        )
+        OperationsDashboard(
+            self,
+            "dashboard",
+            OperationsDashboardProps(
+                name=name(Name.DASHBOARD),
+                region=REGION,
+                api_name=api.rest_api.name,
+                stage_name=api.stage.stage_name,
+                function_name=processor.function.function_name,
+                table_name=table.table.name,
+                distribution_id=cdn.distribution.id,
+                alarm_arns=[alarm.arn for alarm in alarms.alarms],
+                function_timeout_ms=processor.timeout_seconds * 1000,
             ),
         )
 

@@ -154,6 +154,7 @@ PARAMETERS: dict[str, list[tuple[str, str, str, str]]] = {
         ("metric_transformation.value", "logs", "PutMetricFilter", "metricTransformations.metricValue"),
         ("metric_transformation.unit", "logs", "PutMetricFilter", "metricTransformations.unit"),
     ],
+    "aws_cloudwatch_dashboard": [("dashboard_name", "cloudwatch", "PutDashboard", "DashboardName")],
     "aws_cloudwatch_metric_alarm": [
         ("alarm_name", "cloudwatch", "PutMetricAlarm", "AlarmName"),
         ("alarm_description", "cloudwatch", "PutMetricAlarm", "AlarmDescription"),
@@ -161,6 +162,7 @@ PARAMETERS: dict[str, list[tuple[str, str, str, str]]] = {
         ("metric_name", "cloudwatch", "PutMetricAlarm", "MetricName"),
         ("comparison_operator", "cloudwatch", "PutMetricAlarm", "ComparisonOperator"),
         ("statistic", "cloudwatch", "PutMetricAlarm", "Statistic"),
+        ("extended_statistic", "cloudwatch", "PutMetricAlarm", "ExtendedStatistic"),
         ("treat_missing_data", "cloudwatch", "PutMetricAlarm", "TreatMissingData"),
         ("period", "cloudwatch", "PutMetricAlarm", "Period"),
         ("evaluation_periods", "cloudwatch", "PutMetricAlarm", "EvaluationPeriods"),
