@@ -549,7 +549,16 @@ def test_alarms_notify_the_topic(aws, outputs):
         ("AWS/ApiGateway", "5XXError"),
         ("AWS/DynamoDB", "ReadThrottleEvents"),
         ("e2e-check/DataProcessor", "HandlerErrors"),
+        ("AWS/ApiGateway", "Latency"),
+        ("AWS/Lambda", "Duration"),
+        ("AWS/DynamoDB", "ConsumedReadCapacityUnits"),
     } == metrics
+    # The read capacity alarm's threshold follows the deployed capacity input (80% of it per second, over the period).
+    (reads,) = [a for a in alarms if a["MetricName"] == "ConsumedReadCapacityUnits"]
+    assert reads["Threshold"] == DEPLOY_INPUTS["DynamoDbReadCapacity"] * 0.8 * reads["Period"]
+    dashboard = json.loads(aws("cloudwatch").get_dashboard(DashboardName=f"{PREFIX}-operations")["DashboardBody"])
+    (panel,) = [w for w in dashboard["widgets"] if w["type"] == "alarm"]
+    assert sorted(panel["properties"]["alarms"]) == sorted(a["AlarmArn"] for a in alarms)
     for alarm in alarms:
         assert alarm["AlarmActions"] == [outputs["alert_topic_arn"]], alarm["AlarmName"]
     (metric_filter,) = aws("logs").describe_metric_filters(logGroupName=f"/aws/lambda/{outputs['function_name']}")["metricFilters"]
