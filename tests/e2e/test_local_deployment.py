@@ -555,7 +555,7 @@ def test_alarms_notify_the_topic(aws, outputs):
     } == metrics
     # The read capacity alarm's threshold follows the deployed capacity input (80% of it per second, over the period).
     (reads,) = [a for a in alarms if a["MetricName"] == "ConsumedReadCapacityUnits"]
-    assert reads["Threshold"] == DEPLOY_INPUTS["DynamoDbReadCapacity"] * 0.8 * reads["Period"]
+    assert reads["Threshold"] == pytest.approx(DEPLOY_INPUTS["DynamoDbReadCapacity"] * 0.8 * reads["Period"])
     dashboard = json.loads(aws("cloudwatch").get_dashboard(DashboardName=f"{PREFIX}-operations")["DashboardBody"])
     (panel,) = [w for w in dashboard["widgets"] if w["type"] == "alarm"]
     assert sorted(panel["properties"]["alarms"]) == sorted(a["AlarmArn"] for a in alarms)
