@@ -108,6 +108,7 @@ class LocalDeployment:
 
     def deploy(self, log: Path | None = None, on_line: OnLine = None) -> dict[str, Any]:
         """`npx cdktf deploy data-processing` onto the remote state (synthesized by bootstrap_state)."""
+        self.aim_at_emulator()
         self.cdktf.deploy(STACK_NAME, self.variables, synth=False, log=log, on_line=on_line)
         return self.terraform.outputs()
 

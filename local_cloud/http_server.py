@@ -18,6 +18,7 @@ import socket
 import socketserver
 import ssl
 import sys
+import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,6 +27,8 @@ from http import HTTPStatus
 import h11
 
 IDLE_SECONDS = 30
+# A request's line and headers must arrive within this, however slowly each byte comes.
+HEAD_SECONDS = 30
 MAX_TRAILERS = 64
 # The largest request line and header block h11 buffers before it refuses (431).
 MAX_HEAD_BYTES = 65536
@@ -51,6 +54,13 @@ class Outgoing:
 
 Answer = Callable[[Incoming], Outgoing]
 BAD_REQUEST = b'{"message":"Bad Request"}'
+# What a client gets instead of a response HTTP cannot carry (h11 will not send after refusing one).
+_BAD_GATEWAY = b'{"message":"Internal server error"}'
+UNSENDABLE = (
+    b"HTTP/1.1 502 Bad Gateway\r\nContent-Type: application/json\r\nConnection: close\r\n"
+    + f"Content-Length: {len(_BAD_GATEWAY)}\r\n\r\n".encode()
+    + _BAD_GATEWAY
+)
 
 
 def _text(value: bytes) -> str:
@@ -92,7 +102,7 @@ class _Connection(socketserver.BaseRequestHandler):
             except Exception:  # an answer that fails is a 500, logged, never a dropped connection
                 traceback.print_exc(file=sys.stderr)
                 outgoing = Outgoing(500, {"Content-Type": "application/json"}, b'{"message":"Internal server error"}')
-            if not self._send(outgoing, incoming.method, close=not complete) or not complete:
+            if not self._send(outgoing, incoming.method, close=not complete):
                 return
             try:
                 self.http.start_next_cycle()
@@ -100,11 +110,18 @@ class _Connection(socketserver.BaseRequestHandler):
                 return
 
     def _events(self):
-        """h11's events, reading from the socket when it needs data; None at the end of input."""
+        """h11's events, reading from the socket when it needs data. Until the request's head is
+        complete, reads stop at MAX_HEAD_BYTES and at HEAD_SECONDS: h11 judges the size of what it
+        has buffered only when it asks for more, and a socket timeout is per read."""
+        head_bytes, deadline = 0, time.monotonic() + HEAD_SECONDS
         while True:
             event = self.http.next_event()
             if event is h11.NEED_DATA:
-                data = self.request.recv(READ_BYTES)
+                in_head = self.http.their_state is h11.IDLE
+                if in_head and (head_bytes >= MAX_HEAD_BYTES or time.monotonic() > deadline):
+                    raise h11.RemoteProtocolError("request head too large or too slow", 431 if head_bytes >= MAX_HEAD_BYTES else 408)
+                data = self.request.recv(min(READ_BYTES, MAX_HEAD_BYTES - head_bytes) if in_head else READ_BYTES)
+                head_bytes += len(data) if in_head else 0
                 self.http.receive_data(data)
                 continue
             yield event
@@ -141,28 +158,57 @@ class _Connection(socketserver.BaseRequestHandler):
         return Incoming(_text(head.method), _text(head.target), version, headers, body, self.client_address[0])
 
     def _refuse(self, error: h11.RemoteProtocolError) -> None:
-        # A head too large keeps h11's 431; every other framing error is the front end's 400.
-        status = 431 if error.error_status_hint == 431 else 400
+        # A head too large keeps 431, one too slow 408; every other framing error is the front end's 400.
+        status = error.error_status_hint if error.error_status_hint in (408, 431) else 400
         print(f"refused a request from {self.client_address[0]}: {error}", file=sys.stderr, flush=True)
         if self.http.our_state in (h11.IDLE, h11.SEND_RESPONSE):
             self._send(Outgoing(status, {"Content-Type": "application/json"}, BAD_REQUEST), "POST", close=True)
+        self._linger()
+
+    def _linger(self) -> None:
+        """Close after a refusal without resetting the connection: a client still sending would
+        otherwise get a reset instead of the answer. What it still sends is read and dropped, for
+        a second at most."""
+        try:
+            self.request.shutdown(socket.SHUT_WR)
+            self.request.settimeout(0.2)
+            deadline = time.monotonic() + 1
+            while time.monotonic() < deadline and self.request.recv(READ_BYTES):
+                pass
+        except OSError:
+            pass
 
     def _send(self, outgoing: Outgoing, method: str, close: bool) -> bool:
-        """Write the response; whether the connection is still usable."""
+        """Write the response; whether the connection is still usable. A response HTTP cannot carry
+        (a header value with a line break, a status h11 refuses) is answered 502, as API Gateway
+        answers a malformed integration response, and the connection closes."""
+        try:
+            data = self._serialized(outgoing, method, close)
+        except (h11.LocalProtocolError, ValueError) as error:
+            print(f"refused to send a response: {error}", file=sys.stderr, flush=True)
+            data, close = UNSENDABLE, True
+        try:
+            self.request.sendall(data)
+        except OSError:
+            return False
+        return not close
+
+    def _serialized(self, outgoing: Outgoing, method: str, close: bool) -> bytes:
         headers = {"Server": self.server.server_name_header, "Date": email.utils.formatdate(usegmt=True), **outgoing.headers}
         if close:
             headers["Connection"] = "close"
-        headers["Content-Length"] = str(len(outgoing.body))
-        try:
-            head = h11.Response(status_code=outgoing.status, headers=list(headers.items()), reason=_reason(outgoing.status))
-            data = self.http.send(head)
-            if method != "HEAD" and outgoing.body:
-                data += self.http.send(h11.Data(data=outgoing.body))
-            data += self.http.send(h11.EndOfMessage())
-            self.request.sendall(data)
-        except (h11.LocalProtocolError, OSError):
-            return False
-        return True
+        # 1xx, 204 and 304 carry no body; a HEAD's answer names the length it would have.
+        body = b"" if outgoing.status < 200 or outgoing.status in (204, 304) else outgoing.body
+        if outgoing.status >= 200 and outgoing.status not in (204, 304):
+            headers["Content-Length"] = str(len(outgoing.body))
+        if not 200 <= outgoing.status <= 599:
+            raise ValueError(f"status {outgoing.status}")
+        encoded = [(name.encode("ascii"), value.encode("utf-8")) for name, value in headers.items()]
+        head = h11.Response(status_code=outgoing.status, headers=encoded, reason=_reason(outgoing.status))
+        data = self.http.send(head)
+        if method != "HEAD" and body:
+            data += self.http.send(h11.Data(data=body))
+        return data + self.http.send(h11.EndOfMessage())
 
 
 class LoopbackServer(socketserver.ThreadingTCPServer):

@@ -14,24 +14,24 @@ value can add Markdown or HTML to the comment.
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from collections.abc import Mapping
 from typing import Any
 
-from review.plan_rules import alerting, exposure, iam, protection, stateful, tags, waf
+from review import plan_rules
 from review.plan_rules.base import KINDS, SENSITIVE, PlannedChange, PlanRule, Risk
 
-# By kind, in the order the review lists the kinds; within a module, in the order of its rules.
-RULES: tuple[PlanRule, ...] = tuple(
-    sorted(
-        (
-            value
-            for module in (stateful, iam, exposure, waf, protection, alerting, tags)
-            for value in vars(module).values()
-            if isinstance(value, PlanRule)
-        ),
-        key=lambda plan_rule: KINDS.index(plan_rule.kind),
-    )
-)
+
+def _collected() -> tuple[PlanRule, ...]:
+    """Every rule declared in any module of review/plan_rules/ (a new module needs no listing), by
+    kind in the order the review lists the kinds, within a module in the order of its rules."""
+    modules = [importlib.import_module(f"{plan_rules.__name__}.{info.name}") for info in pkgutil.iter_modules(plan_rules.__path__)]
+    found = {id(v): v for module in modules for v in vars(module).values() if isinstance(v, PlanRule)}
+    return tuple(sorted(found.values(), key=lambda plan_rule: KINDS.index(plan_rule.kind)))
+
+
+RULES: tuple[PlanRule, ...] = _collected()
 
 
 def base_action(action: str) -> str:

@@ -23,6 +23,7 @@ from typing import Any
 
 FOREIGN = 5
 UNREADABLE = 6
+UNREADABLE_CONFIG = 7
 
 
 class NotAState(ValueError):
@@ -37,17 +38,26 @@ def stored_addresses(state: Any) -> set[str]:
     """Every managed resource's full address, its module path included: the stack declares no
     modules, so a resource inside one is never this stack's."""
     resources = state.get("resources", []) if isinstance(state, dict) else None
-    if not isinstance(resources, list) or not all(isinstance(r, dict) and "type" in r and "name" in r for r in resources):
+    if not isinstance(resources, list) or not all(
+        isinstance(r, dict) and isinstance(r.get("type"), str) and "name" in r for r in resources
+    ):
         raise NotAState("the stored object is not a Terraform state (no list of resources with a type and a name)")
     return {
         ".".join(filter(None, (r.get("module"), r["type"], str(r["name"])))) for r in resources if r.get("mode", "managed") == "managed"
     }
 
 
+# The deployment guard's record: every stack of this project has one at the same address, so it
+# says nothing about which stack wrote a state.
+RECORD_TYPE = "terraform_data"
+
+
 def foreign_resources(state: dict[str, Any], config: dict[str, Any]) -> list[str]:
-    """The stored resources, when none of them is the configuration's; else nothing."""
+    """The stored resources, when none of them (the guard's record aside) is the configuration's;
+    else nothing."""
     stored = stored_addresses(state)
-    return [] if not stored or stored & configured_addresses(config) else sorted(stored)
+    judged = {address for address in stored if address.split(".")[-2] != RECORD_TYPE} or stored
+    return [] if not stored or judged & configured_addresses(config) else sorted(stored)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -55,10 +65,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("config", type=Path, help="the synthesized cdk.tf.json")
     parser.add_argument("state", type=Path, help="the stored state (`terraform state pull`); empty: no state yet")
     args = parser.parse_args(argv)
-    text = args.state.read_text().strip()
     try:
-        foreign = foreign_resources(json.loads(text) if text else {}, json.loads(args.config.read_text()))
-    except (NotAState, json.JSONDecodeError) as error:
+        config = json.loads(args.config.read_text())
+    except (OSError, ValueError) as error:
+        print(f"The synthesized configuration {args.config} cannot be read ({error}): run the synth first.", file=sys.stderr)
+        return UNREADABLE_CONFIG
+    try:
+        text = args.state.read_bytes().decode("utf-8").strip()
+        foreign = foreign_resources(json.loads(text) if text else {}, config)
+    except (NotAState, ValueError) as error:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         print(f"{error}. Nothing was planned; look at the object at this deployment's key before using it.", file=sys.stderr)
         return UNREADABLE
     if foreign:

@@ -49,5 +49,5 @@ class StateBootstrapStack(TerraformStack):
         # Its state records the stack and the bucket, so no other stack's plan can take it over.
         DeploymentGuard(self, "deployment", DeploymentGuardProps(stack=id_, deployment=settings.backend.bucket))
         TerraformOutput(self, "state_bucket", value=state.bucket.bucket, description="Set as STATE_BUCKET / stateBucket")
-        TerraformOutput(self, "state_region", value=REGION, description="Set as STATE_REGION / stateRegion")
+        TerraformOutput(self, "state_region", value=region, description="Set as STATE_REGION / stateRegion")
         apply_guardrails(self, region=REGION, required_tags=REQUIRED_TAGS)

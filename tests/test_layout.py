@@ -24,8 +24,16 @@ def _first_party_imports(path) -> set[str]:
         names = [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
         if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             names = [node.module]
+        # importlib.import_module("x.y") and __import__("x.y") import as much as a statement does.
+        if isinstance(node, ast.Call) and _call_name(node.func) in ("import_module", "__import__") and node.args:
+            argument = node.args[0]
+            names = [argument.value] if isinstance(argument, ast.Constant) and isinstance(argument.value, str) else names
         found |= {name.split(".")[0] for name in names} & set(PYTHON_FOLDERS)
     return found
+
+
+def _call_name(func: ast.expr) -> str:
+    return func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
 
 
 def _modules():
@@ -44,10 +52,17 @@ def test_a_module_imports_only_from_its_folder_and_the_folders_below(path, home,
     assert _first_party_imports(path) - {home, *allowed} == set()
 
 
-def test_every_top_level_folder_of_code_is_a_named_layer():
+def test_every_top_level_folder_of_code_is_a_named_layer_and_main_is_the_only_module_beside_them():
     tracked = subprocess.run(["git", "ls-files"], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True).stdout.split()
     folders = {path.split("/")[0] for path in tracked if "/" in path}
     assert folders - NOT_CODE == {folder.name for folder in FOLDERS}
+    assert {path for path in tracked if "/" not in path and path.endswith(".py")} == set(ENTRY_POINTS)
+
+
+def test_a_dynamic_import_counts_as_an_import(tmp_path):
+    probe = tmp_path / "probe.py"
+    probe.write_text('import importlib\nimportlib.import_module("review.plan_risks")\n__import__("local_cloud.emulator")\n')
+    assert _first_party_imports(probe) == {"review", "local_cloud"}
 
 
 def test_ruff_sorts_every_layer_as_first_party():

@@ -3,6 +3,7 @@ or connection able to stop the others."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import ssl
 import threading
@@ -10,6 +11,7 @@ import time
 
 import pytest
 
+from local_cloud import http_server
 from local_cloud.cdn import certificate
 from local_cloud.http_server import Incoming, LoopbackServer, Outgoing
 
@@ -168,3 +170,45 @@ def test_requests_on_one_connection_are_answered_in_turn(server):
     two = b"POST /a HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n\r\nxPOST /b HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n\r\ny"
     reply = _exchange(server.port, two)
     assert reply.count(b"HTTP/1.1 200") == 2 and [i.target for i in server.seen] == ["/a", "/b"]
+
+
+@pytest.mark.parametrize(
+    ("outgoing", "status"),
+    [
+        (Outgoing(200, {"X-Note": "one\r\nInjected: yes"}, b"x"), b"502"),  # a header value that would split the response
+        (Outgoing(200, {"X-Name": "café"}, b"x"), b"200"),  # UTF-8 header values travel as UTF-8
+        (Outgoing(101, {}, b""), b"502"),
+        (Outgoing(204, {}, b"a body a 204 may not carry"), b"204"),
+    ],
+)
+def test_an_answer_http_cannot_carry_is_a_502_and_never_a_dropped_connection(outgoing, status):
+    running = LoopbackServer(0, lambda incoming: outgoing, max_body=0, server_name="test")
+    threading.Thread(target=running.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    try:
+        reply = _exchange(running.port, b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+    finally:
+        running.shutdown()
+        running.server_close()
+    assert reply.startswith(b"HTTP/1.1 " + status) and b"Injected" not in reply.split(b"\r\n\r\n")[0].split(b"X-Note")[0]
+    if status == b"204":
+        assert reply.endswith(b"\r\n\r\n")
+
+
+def test_a_request_head_over_the_limit_is_refused_whatever_the_read_size(server):
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # refused while still sending
+            sock.sendall(b"GET / HTTP/1.1\r\nHost: a\r\nX-Big: " + b"a" * 131_000 + b"\r\n\r\n")
+        assert sock.recv(65536).startswith(b"HTTP/1.1 431") and server.seen == []
+
+
+def test_a_head_trickled_slower_than_its_deadline_is_refused(server, monkeypatch):
+    monkeypatch.setattr(http_server, "HEAD_SECONDS", 0.5)
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+        try:
+            for byte in b"GET / HTTP/1.1\r\nHost: a\r\nX-Slow: " + b"a" * 100:
+                sock.sendall(bytes([byte]))
+                time.sleep(0.03)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # refused and closed while the client was still sending
+        assert sock.recv(65536).startswith(b"HTTP/1.1 408")
+    assert server.seen == []

@@ -9,12 +9,13 @@ import os
 from local_cloud.provider_override import EMULATED_SERVICES, OVERRIDE_FILE, aim_at_emulator
 from runners.terraform_runner import Terraform
 from stacks.facts import REGION
+from tests.conftest import run_main
 
 
 def test_the_override_aims_every_service_at_the_emulator_with_fake_credentials(tmp_path):
     path = aim_at_emulator(tmp_path / "stack", "http://127.0.0.1:4566")
     assert path.name == OVERRIDE_FILE and path.name.endswith("_override.tf.json")
-    provider = json.loads(path.read_text())["provider"]["aws"]
+    (provider,) = json.loads(path.read_text())["provider"]["aws"]
     (endpoints,) = provider["endpoints"]
     assert endpoints == dict.fromkeys(EMULATED_SERVICES, "http://127.0.0.1:4566")
     assert (provider["access_key"], provider["s3_use_path_style"], provider["skip_credentials_validation"]) == ("testing", True, True)
@@ -40,3 +41,12 @@ def test_terraform_merges_the_override_into_a_provider_that_names_no_emulator(em
     terraform.init()
     terraform.apply({})
     assert terraform.outputs()["account"] == emulator.client("sts").get_caller_identity()["Account"]
+
+
+def test_an_aliased_provider_is_aimed_at_the_emulator_too(tmp_path):
+    """The state bucket's provider in another region (STATE_REGION) is an alias: Terraform merges
+    an override into the provider of the same alias only, so each gets its own entry."""
+    stack = run_main(tmp_path / "out", STATE_BACKEND="s3", STATE_BUCKET="acme-state", RESOURCE_PREFIX="team-a", STATE_REGION="eu-west-1")
+    providers = json.loads(aim_at_emulator(stack, "http://127.0.0.1:4566").read_text())["provider"]["aws"]
+    assert [p.get("alias") for p in providers] == [None, "state"]
+    assert all(p["endpoints"] == [dict.fromkeys(EMULATED_SERVICES, "http://127.0.0.1:4566")] for p in providers)

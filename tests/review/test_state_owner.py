@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from review.state_owner import FOREIGN, UNREADABLE, main
+from review.state_owner import FOREIGN, UNREADABLE, UNREADABLE_CONFIG, main
 
 
 def _state(*addresses: str) -> str:
@@ -42,9 +42,26 @@ def test_a_state_of_another_stacks_modules_is_refused(synth, tmp_path, capsys):
     assert "`module.app.terraform_data.orders`" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("stored_text", ["null", "[]", '{"resources": null}', '{"resources": [1]}', "not json"])
+@pytest.mark.parametrize(
+    "stored_text", ["null", "[]", '{"resources": null}', '{"resources": [1]}', '{"resources": [{"type": 1, "name": "x"}]}', "not json"]
+)
 def test_an_object_that_is_no_state_is_refused_with_a_message(synth, tmp_path, capsys, stored_text):
     stored = tmp_path / "stored-state.json"
     stored.write_text(stored_text)
     assert main([str(synth.stack_dir / "cdk.tf.json"), str(stored)]) == UNREADABLE
     assert "Nothing was planned" in capsys.readouterr().err
+
+
+def test_the_state_of_a_sibling_stack_sharing_only_the_guard_record_is_refused(synth, tmp_path):
+    """Every stack of the project has the guard's record at one address: it proves no ownership."""
+    record = synth.address_at("deployment/owner")
+    stored = tmp_path / "stored-state.json"
+    stored.write_text(_state(record, "aws_s3_bucket.state_bucket_1"))
+    assert main([str(synth.stack_dir / "cdk.tf.json"), str(stored)]) == FOREIGN
+
+
+def test_an_unreadable_state_or_configuration_is_refused_with_its_own_code(synth, tmp_path):
+    stored = tmp_path / "stored-state.json"
+    stored.write_bytes(b'{"resources": ["\xff"]}')
+    assert main([str(synth.stack_dir / "cdk.tf.json"), str(stored)]) == UNREADABLE
+    assert main([str(tmp_path / "missing.json"), str(stored)]) == UNREADABLE_CONFIG

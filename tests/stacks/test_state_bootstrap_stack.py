@@ -87,6 +87,7 @@ def test_a_state_bucket_in_another_region_is_created_and_listed_there(tmp_path):
     assert all("provider" not in config for named in document["resource"].values() for config in named.values())
     bootstrap = json.loads((service.parent / "state-bootstrap" / "cdk.tf.json").read_text())
     assert [provider["region"] for provider in bootstrap["provider"]["aws"]] == ["eu-west-1"]
+    assert bootstrap["output"]["state_region"]["value"] == "eu-west-1"
     # In the stack's region, one provider and no alias.
     default = json.loads(
         (
