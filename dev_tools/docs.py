@@ -495,6 +495,14 @@ def _readable(stack: Mapping[str, Any], value: Any) -> str:
     return _INTERPOLATION.sub(one, str(value))
 
 
+COMPARISONS = {
+    "GreaterThanOrEqualToThreshold": "≥",
+    "GreaterThanThreshold": ">",
+    "LessThanThreshold": "<",
+    "LessThanOrEqualToThreshold": "≤",
+}
+
+
 def _expression(value: str) -> str:
     """A computed threshold as a reader takes it: `${(var.DynamoDbReadCapacity * 240)}` reads
     `DynamoDbReadCapacity × 240`."""
@@ -507,11 +515,13 @@ def render_alarms(stack: Mapping[str, Any]) -> str:
     rows = []
     for alarm in sorted(stack.get("resource", {}).get("aws_cloudwatch_metric_alarm", {}).values(), key=lambda a: a["alarm_name"]):
         dimensions = ", ".join(f"{k}: {_readable(stack, v)}" for k, v in sorted((alarm.get("dimensions") or {}).items()))
-        watches = f"{_readable(stack, alarm['namespace'])} `{alarm['metric_name']}`" + (f" ({dimensions})" if dimensions else "")
-        window = alarm["period"] * alarm.get("evaluation_periods", 1)
+        metric = f"{_readable(stack, alarm['namespace'])} `{alarm['metric_name']}`" if alarm.get("metric_name") else "a metric query"
+        watches = metric + (f" ({dimensions})" if dimensions else "")
+        window = (alarm.get("period") or 60) * alarm.get("evaluation_periods", 1)
         threshold = alarm["threshold"]
         shown = f"{threshold:g}" if isinstance(threshold, (int, float)) else _expression(threshold)
-        fires = f"{alarm.get('statistic') or alarm.get('extended_statistic')} ≥ {shown} in {window // 60} min"
+        operator = COMPARISONS.get(alarm.get("comparison_operator", ""), alarm.get("comparison_operator", "?"))
+        fires = f"{alarm.get('statistic') or alarm.get('extended_statistic') or 'a metric query'} {operator} {shown} in {window // 60} min"
         rows.append((_code(_readable(stack, alarm["alarm_name"])), watches, fires, alarm.get("alarm_description", "")))
     return "\n".join([_note("the synthesized stack (`cdk.tf.json`)"), _table(["alarm", "watches", "fires at", "why"], rows)])
 
@@ -527,8 +537,9 @@ def render_function_permissions(stack: Mapping[str, Any]) -> str:
         (
             _code(statement.get("sid", "")),
             statement.get("effect", "Allow"),
-            ", ".join(_code(a) for a in statement["actions"]),
-            _readable(stack, statement["resources"]),
+            ", ".join(_code(a) for a in statement.get("actions", []))
+            or "every action but " + ", ".join(_code(a) for a in statement.get("not_actions", [])),
+            _readable(stack, statement.get("resources") or statement.get("not_resources") or []),
         )
         for document in documents
         for statement in document["statement"]

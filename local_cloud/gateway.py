@@ -35,7 +35,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from local_cloud.http_server import Outgoing
-from local_cloud.request_validation import validation_errors
+from local_cloud.request_validation import check_patterns, validation_errors
 
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway's request payload limit
 
@@ -168,6 +168,8 @@ class GatewayConfig:
         stage = apigateway.get_stage(restApiId=rest_api_id, stageName=stage_name)
         validators = {v["id"]: v for v in _all(apigateway, "get_request_validators", restApiId=rest_api_id)}
         schemas = {m["name"]: json.loads(m["schema"]) for m in _all(apigateway, "get_models", restApiId=rest_api_id) if m.get("schema")}
+        for model, schema in schemas.items():
+            check_patterns(schema, model)
         settings = stage.get("methodSettings", {})
         routes = {}
         for resource in _all(apigateway, "get_resources", restApiId=rest_api_id):

@@ -23,6 +23,25 @@ def _compiled(pattern: str) -> regress.Regex:
     return regress.Regex(pattern)
 
 
+def check_patterns(schema: Any, model: str) -> None:
+    """Compile every pattern of a model (`pattern` and `patternProperties` keys) when it is loaded:
+    API Gateway refuses a model whose pattern is no ECMA 262 expression, so the local API stops
+    with the model's name instead of answering 500 to the first request that reaches it."""
+    if isinstance(schema, list):
+        for item in schema:
+            check_patterns(item, model)
+    elif isinstance(schema, dict):
+        patterns = [schema["pattern"]] if isinstance(schema.get("pattern"), str) else []
+        patterns += list(schema.get("patternProperties") or {}) if isinstance(schema.get("patternProperties"), dict) else []
+        for pattern in patterns:
+            try:
+                _compiled(pattern)
+            except regress.RegressError as error:
+                raise ValueError(f"model {model}: pattern {pattern!r} is no ECMA 262 regular expression ({error})") from None
+        for value in schema.values():
+            check_patterns(value, model)
+
+
 def _ecma_pattern(validator, pattern: str, instance: Any, schema: Mapping[str, Any]):
     if validator.is_type(instance, "string") and _compiled(pattern).find(instance) is None:
         yield jsonschema.ValidationError(f"{instance!r} does not match {pattern!r}")

@@ -9,6 +9,7 @@ replaces (`readdressed`).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -42,13 +43,38 @@ def relaxed_rules(side: Mapping[str, Any]) -> set[str]:
 DEFAULT_INSPECTION_KB = 16
 
 
+def _geo(value: Any, negated: bool = False) -> Iterator[tuple[bool, str]]:
+    """Each country a statement's geo matches name, anywhere in it, and whether a `not` around it
+    turns it into an exemption."""
+    if isinstance(value, list):
+        for item in value:
+            yield from _geo(item, negated)
+    elif isinstance(value, dict):
+        for key, inner in value.items():
+            if key == "geo_match_statement":
+                yield from ((negated, country) for block in blocks(inner) for country in strings(block.get("country_codes")))
+            else:
+                yield from _geo(inner, not negated if key == "not_statement" else negated)
+
+
+def _countries(side: Mapping[str, Any], exempt: bool) -> set[str]:
+    return {
+        country
+        for rule in blocks(side.get("rule"))
+        if any(first_block(rule, "action").get(a) for a in WAF_STOPPING_ACTIONS)
+        for negated, country in _geo(first_block(rule, "statement"))
+        if negated is exempt
+    }
+
+
 def blocked_countries(side: Mapping[str, Any]) -> set[str]:
-    """Countries a blocking rule refuses by a geo match."""
-    countries = set()
-    for rule in blocks(side.get("rule")):
-        if any(first_block(rule, "action").get(a) for a in WAF_STOPPING_ACTIONS):
-            countries |= set(strings(first_block(first_block(rule, "statement"), "geo_match_statement").get("country_codes")))
-    return countries
+    """Countries a blocking rule refuses by a geo match, wherever in its statement."""
+    return _countries(side, exempt=False)
+
+
+def exempt_countries(side: Mapping[str, Any]) -> set[str]:
+    """Countries a blocking rule leaves alone by a negated geo match ("block all but ...")."""
+    return _countries(side, exempt=True)
 
 
 def inspection_limits(side: Mapping[str, Any]) -> dict[str, int]:
@@ -89,8 +115,50 @@ def _waf_loosened_statements(before: Mapping[str, Any], after: Mapping[str, Any]
     yield from _allows_ahead(old, new)
 
 
+# How firmly a stopping action stops: a challenge or a CAPTCHA lets through whoever solves it.
+STOPPING_RANK = {"block": 3, "captcha": 2, "challenge": 1}
+
+
+def _allows(rule: Mapping[str, Any]) -> bool:
+    return bool(first_block(rule, "action").get("allow"))
+
+
+def _rank(rule: Mapping[str, Any]) -> int:
+    if first_block(rule, "override_action").get("none"):
+        return STOPPING_RANK["block"]
+    return max((rank for action, rank in STOPPING_RANK.items() if first_block(rule, "action").get(action)), default=0)
+
+
 def _rule_loosened(rule: str, was: Mapping[str, Any], now: Mapping[str, Any]) -> Iterator[str]:
-    # Statement by statement, in the order the rule lists them.
+    """A rule that allows, judged by any change of its statement; one that stops, by each way it
+    can stop less. A rule that only counts judges nothing (W3 flags a stopping rule set to count)."""
+    if _allows(was) or _allows(now):
+        if _normalized(first_block(was, "statement")) != _normalized(first_block(now, "statement")):
+            yield f"WAF allow rule {rule} matches by another statement: judge by hand what it now lets through"
+        return
+    if not (_rank(was) and _rank(now)):
+        return
+    if _rank(now) < _rank(was):
+        yield f"WAF rule {rule} stops requests with a weaker action now (a CAPTCHA or challenge lets through whoever solves it)"
+    yield from _sizes_loosened(rule, was, now)
+    yield from _caller_checks_loosened(rule, was, now)
+    limits = [
+        first_of(side).get("limit")
+        for side in (next(_nested(was, "rate_based_statement"), None), next(_nested(now, "rate_based_statement"), None))
+    ]
+    if all(isinstance(limit, int) for limit in limits) and limits[1] > limits[0]:
+        yield f"WAF rule {rule} allows {limits[1]} requests per window instead of {limits[0]}"
+    old, new = (_unjudged(first_block(side, "statement")) for side in (was, now))
+    if old != new:
+        yield (
+            f"WAF rule {rule} matches by another statement ({listing(sorted(_statement_kinds(new)))} "
+            f"instead of {listing(sorted(_statement_kinds(old)))}): judge by hand that it still blocks what it did"
+        )
+
+
+def _sizes_loosened(rule: str, was: Mapping[str, Any], now: Mapping[str, Any]) -> Iterator[str]:
+    """Oversized bodies passed on, and size constraints admitting more, statement by statement in
+    the order the rule lists them."""
     if any(
         a == "MATCH" and b != "MATCH" for a, b in zip(_nested(was, "oversize_handling"), _nested(now, "oversize_handling"), strict=False)
     ):
@@ -106,22 +174,30 @@ def _rule_loosened(rule: str, was: Mapping[str, Any], now: Mapping[str, Any]) ->
             and (sizes[1] > sizes[0]) == (operators[1] in ("GT", "GE"))
         ):
             yield f"WAF rule {rule} blocks by size {sizes[1]} bytes instead of {sizes[0]}: it lets more through"
-    if not _set_anywhere(was, "forwarded_ip_config") and _set_anywhere(now, "forwarded_ip_config"):
-        yield f"WAF rule {rule} judges the caller by a forwarded-IP header, which the caller can write"
-    if not _set_anywhere(was, "scope_down_statement") and _set_anywhere(now, "scope_down_statement"):
-        yield f"WAF rule {rule} now inspects only the requests its scope-down statement matches"
-    limits = [
-        first_of(side).get("limit")
-        for side in (next(_nested(was, "rate_based_statement"), None), next(_nested(now, "rate_based_statement"), None))
-    ]
-    if all(isinstance(limit, int) for limit in limits) and limits[1] > limits[0]:
-        yield f"WAF rule {rule} allows {limits[1]} requests per window instead of {limits[0]}"
-    old, new = (_unjudged(first_block(side, "statement")) for side in (was, now))
-    if old != new:
-        yield (
-            f"WAF rule {rule} matches by another statement ({listing(sorted(_statement_kinds(new)))} "
-            f"instead of {listing(sorted(_statement_kinds(old)))}): judge by hand that it still blocks what it did"
-        )
+
+
+# What decides which callers and requests a stopping rule judges: set where it was not, or changed.
+CALLER_CHECKS = (
+    (
+        "forwarded_ip_config",
+        "judges the caller by a forwarded-IP header, which the caller can write",
+        "judges the caller's forwarded-IP header by other settings (a missing header may now pass)",
+    ),
+    (
+        "scope_down_statement",
+        "now inspects only the requests its scope-down statement matches",
+        "inspects other requests: its scope-down statement changes",
+    ),
+)
+
+
+def _caller_checks_loosened(rule: str, was: Mapping[str, Any], now: Mapping[str, Any]) -> Iterator[str]:
+    for field, appeared, changed in CALLER_CHECKS:
+        old_part, new_part = (_normalized([v for v in _nested(side, field) if v not in (None, [], {})]) for side in (was, now))
+        if new_part and not old_part:
+            yield f"WAF rule {rule} {appeared}"
+        elif old_part and new_part != old_part:
+            yield f"WAF rule {rule} {changed}"
 
 
 # What the checks above judge by direction (or, for a group's version, leave alone): the rest of a
@@ -140,12 +216,20 @@ JUDGED_STATEMENT_FIELDS = {
 
 
 def _unjudged(value: Any) -> Any:
-    """A statement without the fields judged by direction (an empty block is kept: `uri_path {}`
+    """A statement without the fields judged by direction, normalized."""
+    return _normalized(value, JUDGED_STATEMENT_FIELDS)
+
+
+def _normalized(value: Any, left_out: frozenset[str] | set[str] = frozenset()) -> Any:
+    """A statement as its meaning: an unset value and an absent or empty list as one (a refresh
+    flips them), the operands of `and`/`or` in any order; an empty block is kept (`uri_path {}`
     says what is inspected)."""
     if isinstance(value, list):
-        return [_unjudged(item) for item in value]
+        items = [_normalized(item, left_out) for item in value]
+        return sorted(items, key=lambda item: json.dumps(item, sort_keys=True)) if all(isinstance(i, dict) for i in items) else items
     if isinstance(value, dict):
-        return {k: _unjudged(v) for k, v in value.items() if k not in JUDGED_STATEMENT_FIELDS}
+        kept = {k: _normalized(v, left_out) for k, v in value.items() if k not in left_out}
+        return {k: v for k, v in kept.items() if v not in (None, [], "")}
     return value
 
 
@@ -306,7 +390,9 @@ def web_acl_rules_stop_blocking(c: PlannedChange) -> Iterator[str]:
 )
 def web_acl_countries(c: PlannedChange) -> Iterator[str]:
     if _judged(c):
-        allowed_again = blocked_countries(c.before) - blocked_countries(c.after)
+        allowed_again = (blocked_countries(c.before) - blocked_countries(c.after)) | (
+            exempt_countries(c.after) - exempt_countries(c.before)
+        )
         if allowed_again:
             yield "callers from " + listing(sorted(allowed_again)) + " are no longer blocked"
 

@@ -129,7 +129,8 @@ def _of(document: dict, copy: str, resource_type: str) -> tuple[str, dict]:
     return found
 
 
-@pytest.fixture(scope="module")
+# Once per worker, as it applies fixed names on the worker's session emulator (see weakened_review).
+@pytest.fixture(scope="session")
 def planned(emulator, provider, tmp_path_factory):
     """Every copy applied as built; then one plan with each copy's change made (and none in one)."""
     root = tmp_path_factory.mktemp("api-deployment")

@@ -12,7 +12,7 @@ import pytest
 
 from constructs_lib.api import ACCESS_LOG_FORMAT, BAD_BODY_TEMPLATE, request_schema
 from local_cloud.gateway import INTEGRATION_TIMED_OUT, Gateway, GatewayConfig, Request, Route, TokenBucket, UsagePlan, render
-from local_cloud.request_validation import validation_errors
+from local_cloud.request_validation import check_patterns, validation_errors
 from stacks.handler_contract import HandlerContract
 
 ID_RULE = HandlerContract.load().id_rule
@@ -391,3 +391,10 @@ def test_the_configuration_is_read_from_the_deployed_stage():
     assert list(usage.keys) == ["value-of-on-key-000000000000"]  # the disabled key admits nothing
     assert (usage.quota_limit, usage.quota_period, usage.throttle) == (12, "DAY", (5, 7))
     assert (set(config.responses), config.stage_variables, config.deployment_id) == ({"BAD_REQUEST_BODY"}, {"color": "blue"}, deployment)
+
+
+def test_a_model_whose_pattern_is_no_ecma_262_expression_is_refused_when_it_is_loaded():
+    check_patterns({"properties": {"id": {"type": "string", "pattern": "^[a-z]+$"}}}, "fine")
+    for schema in ({"properties": {"id": {"pattern": "("}}}, {"patternProperties": {"[": {}}}):
+        with pytest.raises(ValueError, match="model broken: pattern"):
+            check_patterns(schema, "broken")

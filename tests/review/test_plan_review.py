@@ -63,7 +63,8 @@ def _cut_copy(synth, emulator, provider, directory, addresses):
     return terraform
 
 
-@pytest.fixture(scope="module")
+# Once per worker, as it applies fixed names on the worker's session emulator (see weakened_review).
+@pytest.fixture(scope="session")
 def workspace(synth, emulator, provider, tmp_path_factory):
     """The resources the tests below change, applied (one apply, of a copy of the stack cut down to
     them): the deployment's state record, the table, the function's policy and log group, the
@@ -1422,3 +1423,97 @@ def test_a_raised_body_inspection_limit_is_priced_in_the_cost_section():
     assert f"(up to ${price * 3:g} per million requests)" in note
     assert note in review({"resource_changes": [_hand("aws_wafv2_web_acl", ["create"], None, acl)]}).markdown()
     assert review({"resource_changes": [_hand("aws_wafv2_web_acl", ["create"], None, _web_acl(["CU"]))]}).cost.usage_notes == ()
+
+
+def _waf_rules(*rules):
+    return {"name": "dataproc-api-waf", "rule": list(rules), "default_action": [{"allow": [{}]}]}
+
+
+def _rule(name, action, statement, priority=1):
+    return {"name": name, "priority": priority, "action": [{action: [{}]}], "statement": [statement]}
+
+
+def _geo_statement(*countries, **config):
+    return {"geo_match_statement": [{"country_codes": list(countries), **config}]}
+
+
+def test_waf_loosenings_nested_negated_or_in_allow_rules_are_flagged():
+    """The fourth review's cases: what a rule judges changing inside a statement, a negation or an
+    allow rule, and a weaker stopping action."""
+
+    def group(path):
+        scope_down = [{"byte_match_statement": [{"search_string": path}]}]
+        statement = {
+            "managed_rule_group_statement": [
+                {"name": "AWSManagedRulesCommonRuleSet", "vendor_name": "AWS", "scope_down_statement": scope_down}
+            ]
+        }
+        return {"name": "Common", "priority": 3, "override_action": [{"none": [{}]}], "statement": [statement]}
+
+    def either(*countries):
+        return {"or_statement": [{"statement": [_geo_statement(*countries), {"byte_match_statement": [{"search_string": "x"}]}]}]}
+
+    def negated(*countries):
+        return {"not_statement": [{"statement": [_geo_statement(*countries)]}]}
+
+    def forwarded(fallback):
+        return _geo_statement("KP", forwarded_ip_config=[{"header_name": "X-Forwarded-For", "fallback_behavior": fallback}])
+
+    def size(limit):
+        return {"size_constraint_statement": [{"comparison_operator": "LT", "size": limit, "field_to_match": [{"body": [{}]}]}]}
+
+    cases = {
+        "a scope-down narrowed": (group("/"), group("/nothing-here"), "its scope-down statement changes"),
+        "a nested country dropped": (
+            _rule("Geo", "block", either("CU", "KP")),
+            _rule("Geo", "block", either("CU")),
+            "callers from `KP` are no longer blocked",
+        ),
+        "a negated list widened": (
+            _rule("OnlyUs", "block", negated("US")),
+            _rule("OnlyUs", "block", negated("US", "CN")),
+            "callers from `CN` are no longer blocked",
+        ),
+        "an allow rule widened": (
+            _rule("Trusted", "allow", _geo_statement("US")),
+            _rule("Trusted", "allow", _geo_statement("US", "CN")),
+            "WAF allow rule `Trusted` matches by another statement",
+        ),
+        "a forwarded fallback changed": (
+            _rule("Geo", "block", forwarded("MATCH")),
+            _rule("Geo", "block", forwarded("NO_MATCH")),
+            "a missing header may now pass",
+        ),
+        "an allow rule's size raised": (
+            _rule("Small", "allow", size(100)),
+            _rule("Small", "allow", size(1_000_000)),
+            "WAF allow rule `Small` matches by another statement",
+        ),
+        "block to challenge": (
+            _rule("Geo", "block", _geo_statement("KP")),
+            _rule("Geo", "challenge", _geo_statement("KP")),
+            "weaker action",
+        ),
+    }
+    for case, (old, new, detail) in cases.items():
+        flagged = _risks(_hand("aws_wafv2_web_acl", ["update"], _waf_rules(old), _waf_rules(new)))
+        assert any(detail in text for _, text in flagged), (case, flagged)
+
+
+def test_waf_changes_that_mean_the_same_are_not_flagged():
+    def body(value):
+        return {"byte_match_statement": [{"search_string": "x", "field_to_match": [{"body": value, "uri_path": [{}]}]}]}
+
+    def both(first, second):
+        return {"and_statement": [{"statement": [first, second]}]}
+
+    cases = {
+        "an empty block flipped to null by a refresh": (_rule("Bad", "block", body([])), _rule("Bad", "block", body(None))),
+        "the operands of an and in another order": (
+            _rule("Bad", "block", both(_geo_statement("KP"), body([]))),
+            _rule("Bad", "block", both(body([]), _geo_statement("KP"))),
+        ),
+        "a counting rule's statement": (_rule("Watch", "count", _geo_statement("KP")), _rule("Watch", "count", _geo_statement("CU"))),
+    }
+    for case, (old, new) in cases.items():
+        assert _risks(_hand("aws_wafv2_web_acl", ["update"], _waf_rules(old), _waf_rules(new))) == [], case

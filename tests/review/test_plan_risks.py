@@ -276,7 +276,9 @@ def _weakened(deployed):
     return config
 
 
-@pytest.fixture(scope="module")
+# Once per worker: its emulator is the session's, so a second apply of the same names (a module
+# fixture set up again after another module's tests ran in between) would collide with the first.
+@pytest.fixture(scope="session")
 def weakened_review(emulator, provider, tmp_path_factory):
     workdir = tmp_path_factory.mktemp("flags")
     terraform = Terraform(workdir, emulator.client_env(), provider)
