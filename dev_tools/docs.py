@@ -526,24 +526,42 @@ def render_alarms(stack: Mapping[str, Any]) -> str:
     return "\n".join([_note("the synthesized stack (`cdk.tf.json`)"), _table(["alarm", "watches", "fires at", "why"], rows)])
 
 
+def _referenced(value: Any, kind: str) -> str | None:
+    """The name of the `kind` resource (or data source) an expression like `${kind.NAME.attr}` names."""
+    match = re.fullmatch(rf"\$\{{{re.escape(kind)}\.([A-Za-z0-9_-]+)\.[a-z_]+\}}", value) if isinstance(value, str) else None
+    return match.group(1) if match else None
+
+
 def render_function_permissions(stack: Mapping[str, Any]) -> str:
-    """The function's policy, statement by statement, as synthesized (`processor/role`)."""
-    documents = [
-        document
-        for document in stack.get("data", {}).get("aws_iam_policy_document", {}).values()
-        if document["//"]["metadata"]["path"].startswith(f"{STACK_NAME}/processor/role/policy-document")
+    """What the function's role is allowed, as synthesized: the statements of every policy attached
+    to it (a customer-managed policy by its document; an AWS-managed one by its ARN)."""
+    resources, data = stack.get("resource", {}), stack.get("data", {})
+    function = next(
+        f for f in resources.get("aws_lambda_function", {}).values() if f["//"]["metadata"]["path"] == f"{STACK_NAME}/processor/function"
+    )
+    role = _referenced(function["role"], "aws_iam_role")
+    attached = [
+        a["policy_arn"]
+        for a in resources.get("aws_iam_role_policy_attachment", {}).values()
+        if _referenced(a["role"], "aws_iam_role") == role
     ]
-    rows = [
-        (
-            _code(statement.get("sid", "")),
-            statement.get("effect", "Allow"),
-            ", ".join(_code(a) for a in statement.get("actions", []))
-            or "every action but " + ", ".join(_code(a) for a in statement.get("not_actions", [])),
-            _readable(stack, statement.get("resources") or statement.get("not_resources") or []),
+    rows = []
+    for arn in attached:
+        policy = resources.get("aws_iam_policy", {}).get(_referenced(arn, "aws_iam_policy") or "")
+        document = (
+            data.get("aws_iam_policy_document", {}).get(_referenced(policy["policy"], "data.aws_iam_policy_document") or "")
+            if policy
+            else None
         )
-        for document in documents
-        for statement in document["statement"]
-    ]
+        if document is None:
+            rows.append(("—", "Allow", f"all of the attached policy {_code(_readable(stack, arn))}", "—"))
+            continue
+        for statement in document.get("statement", []):
+            actions = ", ".join(_code(a) for a in statement.get("actions", [])) or "every action but " + ", ".join(
+                _code(a) for a in statement.get("not_actions", [])
+            )
+            on = _readable(stack, statement.get("resources") or statement.get("not_resources") or [])
+            rows.append((_code(statement.get("sid", "")), statement.get("effect", "Allow"), actions, on))
     return "\n".join([_note("the synthesized stack (`cdk.tf.json`)"), _table(["statement", "effect", "actions", "on"], rows)])
 
 

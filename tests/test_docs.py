@@ -305,3 +305,15 @@ def test_the_alarm_and_permission_tables_follow_the_synth(synth):
                 statement["actions"] = [*statement["actions"], "dynamodb:Scan"]
     assert {"alarms", "function-permissions"} <= _changed_blocks(docs.render_all(synth.json), docs.render_all(stack))
     assert "`<prefix>-duration`" in docs.render_alarms(stack) and "`dynamodb:Scan`" in docs.render_function_permissions(stack)
+
+
+def test_the_permission_table_shows_every_policy_attached_to_the_function_role(synth):
+    """Through the role's attachments: an AWS-managed policy attached beside the stack's own shows."""
+    stack = copy.deepcopy(synth.json)
+    (attachment,) = [a for a in stack["resource"]["aws_iam_role_policy_attachment"].values() if "processor" in a["//"]["metadata"]["path"]]
+    stack["resource"]["aws_iam_role_policy_attachment"]["admin"] = {
+        **attachment,
+        "policy_arn": "arn:aws:iam::aws:policy/AdministratorAccess",
+    }
+    assert "`arn:aws:iam::aws:policy/AdministratorAccess`" in docs.render_function_permissions(stack)
+    assert "AdministratorAccess" not in docs.render_function_permissions(synth.json)
