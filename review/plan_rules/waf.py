@@ -15,12 +15,20 @@ from typing import Any
 
 from review.plan_rules.base import Example, PlannedChange, blocks, code, first_block, first_of, listing, plan_rule, strings
 
-WAF_STOPPING_ACTIONS = ("block", "captcha", "challenge")
 WEB_ACL = {"aws_wafv2_web_acl"}
+# The actions that stop a request, by how firmly: a challenge or a CAPTCHA lets through whoever solves it.
+STOPPING_RANK = {"block": 3, "captcha": 2, "challenge": 1}
+
+
+def _rank(rule: Mapping[str, Any]) -> int:
+    """How firmly a rule stops requests: a rule group not overridden to count blocks; 0 does not stop."""
+    if first_block(rule, "override_action").get("none"):
+        return STOPPING_RANK["block"]
+    return max((rank for action, rank in STOPPING_RANK.items() if first_block(rule, "action").get(action)), default=0)
 
 
 def _stops(rule: Mapping[str, Any]) -> bool:
-    return bool(first_block(rule, "override_action").get("none") or any(first_block(rule, "action").get(a) for a in WAF_STOPPING_ACTIONS))
+    return _rank(rule) > 0
 
 
 def blocking_rules(side: Mapping[str, Any]) -> set[str]:
@@ -61,7 +69,7 @@ def _countries(side: Mapping[str, Any], exempt: bool) -> set[str]:
     return {
         country
         for rule in blocks(side.get("rule"))
-        if any(first_block(rule, "action").get(a) for a in WAF_STOPPING_ACTIONS)
+        if _stops(rule)
         for negated, country in _geo(first_block(rule, "statement"))
         if negated is exempt
     }
@@ -115,18 +123,8 @@ def _waf_loosened_statements(before: Mapping[str, Any], after: Mapping[str, Any]
     yield from _allows_ahead(old, new)
 
 
-# How firmly a stopping action stops: a challenge or a CAPTCHA lets through whoever solves it.
-STOPPING_RANK = {"block": 3, "captcha": 2, "challenge": 1}
-
-
 def _allows(rule: Mapping[str, Any]) -> bool:
     return bool(first_block(rule, "action").get("allow"))
-
-
-def _rank(rule: Mapping[str, Any]) -> int:
-    if first_block(rule, "override_action").get("none"):
-        return STOPPING_RANK["block"]
-    return max((rank for action, rank in STOPPING_RANK.items() if first_block(rule, "action").get(action)), default=0)
 
 
 def _rule_loosened(rule: str, was: Mapping[str, Any], now: Mapping[str, Any]) -> Iterator[str]:
@@ -255,16 +253,14 @@ def _allows_ahead(old: Mapping[str, Any], new: Mapping[str, Any]) -> Iterator[st
         a, b = rules.get(first, {}).get("priority"), rules.get(second, {}).get("priority")
         return isinstance(a, int) and isinstance(b, int) and a < b
 
-    def allows(rule: Mapping[str, Any] | None) -> bool:
-        return rule is not None and bool(first_block(rule, "action").get("allow"))
-
     for name, rule in sorted(new.items()):
-        if not allows(rule):
+        if not _allows(rule):
             continue
+        allowed_before = name in old and _allows(old[name])
         overtaken = sorted(
             other
             for other, blocking in new.items()
-            if _stops(blocking) and precedes(new, name, other) and not (allows(old.get(name)) and precedes(old, name, other))
+            if _stops(blocking) and precedes(new, name, other) and not (allowed_before and precedes(old, name, other))
         )
         if overtaken:
             yield f"WAF rule {code(name)} allows requests before blocking rules judge them: " + listing(overtaken)

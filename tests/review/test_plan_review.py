@@ -156,14 +156,15 @@ def test_create_plan_counts_changes_and_flags_only_the_new_iam(valid_plan):
     assert len(markdown) <= GITHUB_COMMENT_LIMIT
     assert markdown.index("risk(s)") < markdown.index("### Changes") < markdown.index("### Details")
     # What the stack costs by merely existing: 2 web ACLs (the API's with 7 rules: blocked
-    # countries and large bodies too; the distribution's with 5), 1 key, 8 alarms, the dashboard,
-    # 1 custom metric, 5 + 5 provisioned capacity units.
+    # countries and large bodies too; the distribution's with 5), 1 key, each alarm (one metric
+    # each), the dashboard, 1 custom metric, 5 + 5 provisioned capacity units.
     fixed = PRICING["fixed"]
+    alarms = sum(1 for c in valid_plan["resource_changes"] if c["type"] == "aws_cloudwatch_metric_alarm")
     expected = (
         2 * fixed["wafv2_web_acl"]["usd"]
         + (7 + 5) * fixed["wafv2_rule"]["usd"]
         + fixed["kms_key"]["usd"]
-        + 8 * fixed["cloudwatch_alarm"]["usd"]
+        + alarms * fixed["cloudwatch_alarm"]["usd"]
         + fixed["cloudwatch_dashboard"]["usd"]
         + fixed["cloudwatch_custom_metric"]["usd"]
         + 730 * 5 * (fixed["dynamodb_rcu_hour"]["usd"] + fixed["dynamodb_wcu_hour"]["usd"])
