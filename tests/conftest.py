@@ -25,6 +25,7 @@ import pytest  # noqa: E402
 
 from dev_tools import app  # noqa: E402
 from local_cloud.emulator import MotoServer  # noqa: E402
+from review.plan_review import construct_paths  # noqa: E402
 from runners.terraform_runner import ProviderServer, Terraform  # noqa: E402
 from stacks.facts import STACK_NAME  # noqa: E402
 
@@ -81,12 +82,7 @@ class Synth:
         """`type.name` of the resource at a construct path below the stack (`items/table`): tests
         find a resource by what it is, so a second one of its type breaks none of them."""
         wanted = f"{STACK_NAME}/{path}"
-        found = [
-            f"{kind}.{name}"
-            for kind, named in self.json["resource"].items()
-            for name, config in named.items()
-            if config.get("//", {}).get("metadata", {}).get("path") == wanted
-        ]
+        found = [address for address, at in construct_paths(self.json).items() if at == wanted]
         if len(found) != 1:
             raise LookupError(f"{len(found)} resources at {wanted}")
         return found[0]

@@ -108,10 +108,6 @@ def _nested(value: Any, key: str) -> Iterator[Any]:
             yield from _nested(inner, key)
 
 
-def _set_anywhere(value: Any, key: str) -> bool:
-    return any(inner not in (None, [], {}) for inner in _nested(value, key))
-
-
 def _waf_loosened_statements(before: Mapping[str, Any], after: Mapping[str, Any]) -> Iterator[str]:
     """What a rule that still blocks lets through now: oversized bodies passed on, a size
     constraint changed to admit more, a country judged by a header the client writes, a rule
